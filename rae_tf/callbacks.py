@@ -1,0 +1,134 @@
+"""Training callbacks: NaN guard, TensorBoard images, best weights, speed."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rae_tf import errors
+from rae_tf import sampler as sampler_lib
+from rae_tf import visualize
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+  """Raises NonFiniteLossError at the first batch whose loss is NaN or inf.
+
+  The best-validation checkpoint written so far is left in place; no export
+  or sampler is written after the error.
+  """
+
+  def __init__(self):
+    super().__init__()
+    self._epoch = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = float((logs or {}).get("loss", 0.0))
+    if not math.isfinite(loss):
+      self.model.stop_training = True
+      raise errors.NonFiniteLossError(
+          f"the training loss became {loss} at epoch {self._epoch + 1}, batch "
+          f"{batch + 1}; lower --learning_rate or the regulariser weight "
+          "(--reg_weight / --embedding_weight) and run again")
+
+
+class ImageGridSummary(keras.callbacks.Callback):
+  """Each epoch, writes reconstructions and samples of a preview GMM.
+
+  The GMM is refitted every epoch on the codes of a fixed subset of training
+  images (fast for a few thousand codes), so the grid shows how samples
+  evolve; the final GMM is fitted on all training codes after training.
+  """
+
+  def __init__(self, log_dir: str, held_out_images: np.ndarray,
+               train_images: np.ndarray, num_components: int,
+               num_samples: int = 64, seed: int = 0):
+    """Creates the callback.
+
+    Args:
+      log_dir: TensorBoard directory for the image events.
+      held_out_images: (N, H, W, C) images to reconstruct.
+      train_images: (M, H, W, C) images whose codes fit the preview GMM.
+      num_components: GMM components (reduced when M is small).
+      num_samples: decoded GMM samples per grid.
+      seed: sampling seed.
+    """
+    super().__init__()
+    self._writer = tf.summary.create_file_writer(log_dir)
+    self._held_out = held_out_images
+    self._train = train_images
+    self._num_components = min(num_components, len(train_images))
+    self._num_samples = num_samples
+    self._seed = seed
+
+  def on_epoch_end(self, epoch, logs=None):
+    reconstructions = self.model.predict(self._held_out, verbose=0)
+    codes = self.model.encode(self._train).numpy()
+    mixture = sampler_lib.fit_gmm(codes, self._num_components, self._seed)
+    sampled_codes = sampler_lib.MixtureSampler.from_mixture(mixture).sample(
+        self._num_samples, self._seed)
+    samples = self.model.decoder(sampled_codes, training=False).numpy()
+    pairs = np.concatenate([self._held_out, reconstructions])
+    with self._writer.as_default(step=epoch):
+      tf.summary.image(
+          "reconstructions",
+          visualize.image_grid(pairs, columns=len(self._held_out))[None],
+          description="top row: held-out inputs; bottom row: reconstructions")
+      tf.summary.image("gmm_samples",
+                       visualize.image_grid(samples, columns=8)[None])
+    self._writer.flush()
+
+  def on_train_end(self, logs=None):
+    self._writer.close()
+
+
+class BestWeightsCheckpoint(keras.callbacks.Callback):
+  """Saves the weights of the epoch with the lowest `monitor`, atomically.
+
+  Weights go to a temporary `.weights.h5` file that is renamed over `path`,
+  so a kill during the save leaves the previous best checkpoint intact.
+  """
+
+  def __init__(self, path: str, monitor: str = "val_loss"):
+    super().__init__()
+    self.path = path
+    self.monitor = monitor
+    self.best = math.inf
+    self.best_epoch = None
+
+  def on_epoch_end(self, epoch, logs=None):
+    value = float((logs or {}).get(self.monitor, math.inf))
+    if value < self.best:
+      self.best, self.best_epoch = value, epoch
+      tmp = self.path[:-len(".weights.h5")] + ".tmp.weights.h5"
+      self.model.save_weights(tmp)
+      os.replace(tmp, self.path)
+
+
+class TrainingThroughput(keras.callbacks.Callback):
+  """Measures training images/s per epoch (validation excluded)."""
+
+  def __init__(self, images_per_epoch: int):
+    super().__init__()
+    self.images_per_epoch = images_per_epoch
+    self.images_per_second = []
+    self._start = None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._start = time.perf_counter()
+
+  def on_test_begin(self, logs=None):
+    if self._start is not None:  # validation inside fit: training is done
+      self.images_per_second.append(
+          self.images_per_epoch / (time.perf_counter() - self._start))
+      self._start = None
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.on_test_begin()  # epochs without validation

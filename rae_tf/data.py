@@ -1,0 +1,186 @@
+"""Bytes on disk -> normalised, batched `tf.data.Dataset`s; knows no models.
+
+`load_splits(dataset, data_dir, image_shape)` returns train / validation / test
+datasets of single images, (H, W, C) float32 in [0, 1], padded to the preset's
+`image_shape` (MNIST 28x28 -> 32x32 with a 2-pixel zero border, as the paper).
+`batched` turns one into a shuffled, batched, prefetched training input.
+
+The readers of the standard file formats live in `rae_tf/readers/` and are
+registered in `READERS`; each raises `DataError` with a one-line message naming
+the file and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Callable, Mapping, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from rae_tf import errors
+
+SPLITS = ("train", "validation", "test")
+_MAX_PAD = 4  # pixels of zero border `load_splits` may add per dimension
+
+
+class DataError(errors.UserError, ValueError):
+  """A dataset file or directory is missing, corrupt or of the wrong shape."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitArrays:
+  """In-memory splits: (N, H, W, C) uint8 arrays."""
+
+  train: np.ndarray
+  validation: np.ndarray
+  test: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+  """Datasets of single (H, W, C) float32 images in [0, 1], plus their sizes."""
+
+  train: tf.data.Dataset
+  validation: tf.data.Dataset
+  test: tf.data.Dataset
+  sizes: Mapping[str, int]
+
+
+def split_arrays(images: np.ndarray, sizes: Sequence[int]) -> SplitArrays:
+  """Cuts `images` into consecutive, disjoint train / validation / test sets."""
+  if sum(sizes) > len(images):
+    raise DataError(f"asked for splits of sizes {tuple(sizes)} from only "
+                    f"{len(images)} images")
+  bounds = np.cumsum([0, *sizes])
+  return SplitArrays(*(images[a:b] for a, b in zip(bounds[:-1], bounds[1:])))
+
+
+def _to_unit_float(image: tf.Tensor) -> tf.Tensor:
+  return tf.cast(image, tf.float32) / 255.0  # (H, W, C) in [0, 1]
+
+
+def splits_from_arrays(arrays: SplitArrays) -> Splits:
+  """Wraps uint8 arrays as datasets that convert to [0, 1] floats lazily."""
+  datasets, sizes = {}, {}
+  for name in SPLITS:
+    images = getattr(arrays, name)
+    if len(images) == 0:
+      raise DataError(f"the {name} split is empty; check the data files")
+    datasets[name] = tf.data.Dataset.from_tensor_slices(images).map(
+        _to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
+    sizes[name] = len(images)
+  return Splits(sizes=sizes, **datasets)
+
+
+def _lazy_reader(module: str, function: str) -> Callable[
+    [Optional[str]], SplitArrays | Splits]:
+  """`rae_tf.readers.<module>.<function>`, imported on first call.
+
+  The readers import this module (for `DataError`, `SplitArrays`, `Splits`),
+  so they cannot be imported at the top of it.
+  """
+
+  def read(data_dir: Optional[str]) -> SplitArrays | Splits:
+    reader = getattr(importlib.import_module(f"rae_tf.readers.{module}"),
+                     function)
+    return reader(data_dir)
+
+  read.__name__ = read.__qualname__ = function
+  return read
+
+
+# dataset name -> reader(data_dir or None) -> SplitArrays | Splits.
+# None = the reader's default: the embedded 5k MNIST digits, Debian's
+# /usr/share/datasets/fashion-mnist; CIFAR-10 and CelebA need a directory.
+READERS: dict[str, Callable[[Optional[str]], SplitArrays | Splits]] = {
+    "mnist": _lazy_reader("mnist", "read_mnist"),
+    "fashion_mnist": _lazy_reader("mnist", "read_fashion_mnist"),
+    "cifar10": _lazy_reader("cifar10", "read_cifar10"),
+    "celeba": _lazy_reader("celeba", "read_celeba"),
+}
+
+
+def _pad_or_check(splits: Splits, image_shape: Sequence[int],
+                  dataset: str) -> Splits:
+  """Zero-pads slightly smaller images to `image_shape`; rejects the rest.
+
+  Only a border of up to `_MAX_PAD` pixels per dimension is added (MNIST's
+  28 -> 32): a much smaller image means the wrong files, not a padding job.
+  """
+  height, width, channels = image_shape
+  found = tuple(splits.train.element_spec.shape)
+  if (len(found) != 3 or found[2] != channels
+      or not 0 <= height - found[0] <= _MAX_PAD
+      or not 0 <= width - found[1] <= _MAX_PAD):
+    raise DataError(
+        f"{dataset} images are {found}, but the preset expects "
+        f"{tuple(image_shape)}; check that --data_dir holds {dataset} files")
+  if found[:2] == (height, width):
+    return splits
+  top, left = (height - found[0]) // 2, (width - found[1]) // 2
+
+  def pad(image):
+    return tf.image.pad_to_bounding_box(image, top, left, height, width)
+
+  return Splits(sizes=splits.sizes, **{
+      name: getattr(splits, name).map(pad, num_parallel_calls=tf.data.AUTOTUNE)
+      for name in SPLITS})
+
+
+def load_splits(dataset: str,
+                data_dir: Optional[str],
+                image_shape: Sequence[int],
+                max_train_examples: Optional[int] = None) -> Splits:
+  """Reads `dataset` and returns its three splits at `image_shape`.
+
+  Args:
+    dataset: key of `READERS`.
+    data_dir: directory of the standard files; None = the reader's default.
+    image_shape: (H, W, C) expected by the networks.
+    max_train_examples: keep only the first N training images.
+
+  Returns:
+    Splits of single images, (H, W, C) float32 in [0, 1].
+
+  Raises:
+    DataError: missing / corrupt files, wrong image size, empty split.
+    ValueError: unknown dataset.
+  """
+  if dataset not in READERS:
+    raise ValueError(
+        f"--dataset must be one of {sorted(READERS)}; got {dataset!r}")
+  splits = READERS[dataset](data_dir)
+  if isinstance(splits, SplitArrays):
+    if max_train_examples is not None:
+      splits = dataclasses.replace(
+          splits, train=splits.train[:max_train_examples])
+    splits = splits_from_arrays(splits)
+  elif max_train_examples is not None:
+    sizes = dict(splits.sizes)
+    sizes["train"] = min(sizes["train"], max_train_examples)
+    splits = dataclasses.replace(
+        splits, train=splits.train.take(max_train_examples), sizes=sizes)
+  return _pad_or_check(splits, image_shape, dataset)
+
+
+def batched(images: tf.data.Dataset,
+            batch_size: int,
+            shuffle_seed: Optional[int] = None,
+            shuffle_buffer: int = 10_000) -> tf.data.Dataset:
+  """Batches single images; shuffles each epoch when `shuffle_seed` is set.
+
+  Args:
+    images: dataset of (H, W, C) float32 images.
+    batch_size: B.
+    shuffle_seed: None keeps the order (evaluation); an int shuffles.
+    shuffle_buffer: shuffle window, in images.
+
+  Returns:
+    Dataset of (B, H, W, C) float32 batches (the last one may be smaller).
+  """
+  if shuffle_seed is not None:
+    images = images.shuffle(shuffle_buffer, seed=shuffle_seed,
+                            reshuffle_each_iteration=True)
+  return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,94 @@
+"""SavedModel export with serving signatures, laid out for TensorFlow Serving.
+
+    <export_base>/<model_name>/<version>/saved_model.pb, variables/
+
+Signatures (inputs -> outputs; B is a free batch dimension):
+  encode           images (B, H, W, C) float32 in [0, 1] -> codes (B, d)
+  decode           codes (B, d) float32 -> images (B, H, W, C)
+  reconstruct      images (B, H, W, C) -> images (B, H, W, C)
+  sample           num_samples () int32, seed () int64
+                   -> images (n, H, W, C), codes (n, d), drawn from the
+                   ex-post GMM inside the graph (no scikit-learn needed)
+  serving_default  same as reconstruct
+
+`keras.export.ExportArchive` tracks every variable the endpoints use, so the
+C++ loader of TF Serving and `saved_model_cli run` can restore them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Sequence
+
+import keras
+import tensorflow as tf
+
+from rae_tf import files
+from rae_tf import sampler as sampler_lib
+
+
+def next_version(model_dir: str) -> int:
+  """1 + the largest numeric version under `model_dir` (1 if none)."""
+  if not os.path.isdir(model_dir):
+    return 1
+  versions = [int(name) for name in os.listdir(model_dir)
+              if re.fullmatch(r"\d+", name)]
+  return max(versions, default=0) + 1
+
+
+def export_model(model: keras.Model,
+                 mixture: sampler_lib.GaussianMixture,
+                 export_base: str,
+                 model_name: str,
+                 image_shape: Sequence[int],
+                 latent_dim: int) -> str:
+  """Writes a new version of the serving model; never overwrites one.
+
+  The SavedModel is written to a temporary directory and renamed into place,
+  so TF Serving (which watches numeric directories) never sees a partial one.
+
+  Args:
+    model: trained model with `encode` and `decoder`.
+    mixture: ex-post GMM for the `sample` signature.
+    export_base: root directory of served models.
+    model_name: TF Serving model name (a directory under `export_base`).
+    image_shape: (H, W, C).
+    latent_dim: d.
+
+  Returns:
+    The path of the written version directory.
+  """
+  gmm = sampler_lib.MixtureSampler.from_mixture(mixture, name="gmm_sampler")
+  image_spec = tf.TensorSpec((None, *image_shape), tf.float32, name="images")
+  code_spec = tf.TensorSpec((None, latent_dim), tf.float32, name="codes")
+
+  def encode(images):
+    return {"codes": model.encode(images, training=False)}
+
+  def decode(codes):
+    return {"images": model.decoder(codes, training=False)}
+
+  def reconstruct(images):
+    return decode(model.encode(images, training=False))
+
+  def sample(num_samples, seed):
+    codes = gmm.sample(num_samples, seed)
+    return {"images": model.decoder(codes, training=False), "codes": codes}
+
+  archive = keras.export.ExportArchive()
+  archive.track(model)
+  archive.track(gmm)
+  archive.add_endpoint("serving_default", reconstruct, [image_spec])
+  archive.add_endpoint("encode", encode, [image_spec])
+  archive.add_endpoint("decode", decode, [code_spec])
+  archive.add_endpoint("reconstruct", reconstruct, [image_spec])
+  archive.add_endpoint("sample", sample, [
+      tf.TensorSpec((), tf.int32, name="num_samples"),
+      tf.TensorSpec((), tf.int64, name="seed")])
+
+  model_dir = os.path.join(export_base, model_name)
+  version_dir = os.path.join(model_dir, str(next_version(model_dir)))
+  with files.atomic_directory(version_dir) as tmp:
+    archive.write_out(tmp, verbose=False)
+  return version_dir

@@ -1,0 +1,108 @@
+r"""Command line: flags -> Config -> train.run.
+
+    python -m rae_tf.main --dataset=mnist --reg=sn
+    python -m rae_tf.main --flagfile=flags/mnist.flags --reg=l2
+
+Unset numeric flags take the paper's per-dataset values (PAPER.md); width and
+epochs take CPU-sized values when no GPU is visible. Errors caused by input
+(flags, data files, work directory, diverging loss) end with one line on
+stderr and exit status 2 (1 for a diverged loss).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from rae_tf import config as config_lib
+from rae_tf import errors
+
+_MODEL_NAMES = ("rae", "ae")  # must match models.MODELS (tested)
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("model", "rae", _MODEL_NAMES,
+                  "rae: RAE objective; ae: plain autoencoder.")
+flags.DEFINE_enum("dataset", "mnist", sorted(config_lib.PRESETS), "Dataset.")
+flags.DEFINE_enum("reg", "none", config_lib.REGULARIZER_NAMES,
+                  "Decoder regulariser: none (plain RAE), l2, gp, sn.")
+flags.DEFINE_integer("latent_dim", None, "Code size d. Default: the paper's.")
+flags.DEFINE_float("embedding_weight", None,
+                   "Weight of 1/2 ||z||^2. Default: the paper's, converted.")
+flags.DEFINE_float("reg_weight", None,
+                   "Weight of the decoder regulariser. Default: the paper's.")
+flags.DEFINE_integer("epochs", None,
+                     "Training epochs. Default: the paper's on GPU, fewer on CPU.")
+flags.DEFINE_integer("batch_size", 100, "Batch size.")
+flags.DEFINE_float("learning_rate", None, "Adam learning rate. Default: paper.")
+flags.DEFINE_float("width", None,
+                   "Conv width multiplier; 1.0 = the paper's nets. Default: "
+                   "1.0 on GPU, a CPU-sized value otherwise.")
+flags.DEFINE_string("workdir", None,
+                    "Run directory. Default: runs/<run name>-<timestamp>.")
+flags.DEFINE_string("data_dir", None,
+                    "Directory with the dataset's standard files. Default: "
+                    "embedded MNIST / the dataset's usual location.")
+flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling and sampling.")
+flags.DEFINE_bool("overwrite", False, "Replace a non-empty --workdir.")
+flags.DEFINE_bool("sn_encoder", False,
+                  "With --reg=sn, normalise the encoder too (as the authors).")
+flags.DEFINE_integer("gmm_components", 10, "Components of the ex-post GMM.")
+flags.DEFINE_integer("lr_patience", 5,
+                     "Epochs without validation gain before halving the LR.")
+flags.DEFINE_integer("max_train_examples", None,
+                     "Train on the first N training images only.")
+
+
+def _gpu_available() -> bool:
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return bool(tf.config.list_physical_devices("GPU"))
+
+
+def config_from_flags() -> config_lib.Config:
+  """Builds the run's Config from the parsed flags."""
+  return config_lib.make_config(
+      FLAGS.dataset, FLAGS.model, FLAGS.reg,
+      gpu_available=_gpu_available(),
+      latent_dim=FLAGS.latent_dim, embedding_weight=FLAGS.embedding_weight,
+      reg_weight=FLAGS.reg_weight, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+      width=FLAGS.width, data_dir=FLAGS.data_dir, seed=FLAGS.seed,
+      sn_encoder=FLAGS.sn_encoder, gmm_components=FLAGS.gmm_components,
+      lr_patience=FLAGS.lr_patience,
+      max_train_examples=FLAGS.max_train_examples)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  try:
+    config = config_from_flags()
+    workdir = FLAGS.workdir or os.path.join(
+        "runs", f"{config.run_name}-"
+        f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    logging.info("configuration:\n%s", config.to_json())
+    if not _gpu_available() and (FLAGS.width is None or FLAGS.epochs is None):
+      logging.info("no GPU visible: width %.3g, %d epochs (the paper: 1.0, "
+                   "%d); set --width/--epochs to override", config.width,
+                   config.epochs, config.preset.epochs)
+    from rae_tf import train  # pylint: disable=g-import-not-at-top
+    results = train.run(config, workdir, overwrite=FLAGS.overwrite)
+  except errors.NonFiniteLossError as e:
+    sys.stderr.write(f"rae_tf: error: {e}\n")
+    sys.exit(1)
+  except errors.UserError as e:
+    sys.stderr.write(f"rae_tf: error: {e}\n")
+    sys.exit(2)
+  sys.stdout.write(
+      f"done in {results['wall_time_seconds']:.0f} s: test reconstruction "
+      f"{results['test']['reconstruction']:.5f}; outputs in {workdir} "
+      f"(images/, results.json, export/)\n")
+
+
+if __name__ == "__main__":
+  app.run(main)

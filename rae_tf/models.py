@@ -1,0 +1,170 @@
+"""Keras models: the deterministic RAE family and its `MODELS` registry.
+
+Every model exposes the interface the rest of the library relies on:
+  `encode(images) -> (B, d)` codes used for the ex-post density,
+  `decoder`: a keras.Model mapping (B, d) codes to (B, H, W, C) images,
+  `train_step` / `test_step` reporting one `keras.metrics.Mean` per loss term.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from rae_tf import config as config_lib
+from rae_tf import networks
+from rae_tf import regularizers
+
+
+@keras.saving.register_keras_serializable(package="rae_tf")
+class RegularizedAutoencoder(keras.Model):
+  """Deterministic autoencoder trained with the RAE objective.
+
+      loss = reconstruction + embedding_weight * 1/2 ||z||^2
+             + reg_weight * L_reg
+
+  with z = E(x), x_hat = D(z) and L_reg picked by `reg` (see
+  `regularizers.REGULARIZERS`). `embedding_weight = reg_weight = 0` and
+  `reg = "none"` is a plain autoencoder.
+  """
+
+  LOSS_TERMS = ("loss", "reconstruction", "embedding", "regularization")
+
+  def __init__(self,
+               encoder: keras.Model,
+               decoder: keras.Model,
+               embedding_weight: float = 0.0,
+               reg: str = "none",
+               reg_weight: float = 0.0,
+               seed: int | None = None,
+               **kwargs):
+    """Creates the model.
+
+    Args:
+      encoder: E, (B, H, W, C) -> (B, d).
+      decoder: D, (B, d) -> (B, H, W, C).
+      embedding_weight: weight of 1/2 ||z||^2.
+      reg: key of `regularizers.REGULARIZERS`.
+      reg_weight: weight of the decoder regulariser's penalty.
+      seed: seed of the random probes (RAE-GP).
+      **kwargs: passed to keras.Model.
+    """
+    super().__init__(**kwargs)
+    self.encoder = encoder
+    self.decoder = decoder
+    self.embedding_weight = float(embedding_weight)
+    self.reg = reg
+    self.regularizer = regularizers.get_regularizer(reg)
+    self.reg_weight = float(reg_weight)
+    self.seed = seed
+    self.seed_generator = keras.random.SeedGenerator(seed)
+    self.trackers = {name: keras.metrics.Mean(name=name)
+                     for name in self.LOSS_TERMS}
+    # The sub-networks are functional models, built at construction.
+    self.built = True
+
+  @property
+  def metrics(self):
+    return list(self.trackers.values())
+
+  def call(self, images, training=False):
+    return self.decoder(self.encoder(images, training=training),
+                        training=training)
+
+  def encode(self, images, training=False):
+    """(B, H, W, C) images -> (B, d) codes, the input of the ex-post density."""
+    return self.encoder(images, training=training)
+
+  def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
+    """Every term of the objective on one batch.
+
+    Args:
+      images: (B, H, W, C) in [0, 1].
+      training: run the networks in training mode (BN batch statistics, SN
+        power iteration).
+
+    Returns:
+      Dict of scalars keyed by `LOSS_TERMS`.
+    """
+    codes = self.encoder(images, training=training)
+    reconstructions, penalty = self.regularizer.decode(
+        self.decoder, codes, training, self.seed_generator)
+    terms = {
+        "reconstruction": regularizers.reconstruction_loss(
+            images, reconstructions),
+        "embedding": regularizers.embedding_loss(codes),
+        "regularization": penalty,
+    }
+    terms["loss"] = (terms["reconstruction"]
+                     + self.embedding_weight * terms["embedding"]
+                     + self.reg_weight * terms["regularization"])
+    return terms
+
+  def _record(self, terms):
+    for name, tracker in self.trackers.items():
+      tracker.update_state(terms[name])
+    return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+  def train_step(self, data):
+    images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    with tf.GradientTape() as tape:
+      terms = self.loss_terms(images, training=True)
+    gradients = tape.gradient(terms["loss"], self.trainable_variables)
+    self.optimizer.apply(gradients, self.trainable_variables)
+    return self._record(terms)
+
+  def test_step(self, data):
+    images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return self._record(self.loss_terms(images, training=False))
+
+  def get_config(self):
+    return {
+        **super().get_config(),
+        "encoder": keras.saving.serialize_keras_object(self.encoder),
+        "decoder": keras.saving.serialize_keras_object(self.decoder),
+        "embedding_weight": self.embedding_weight,
+        "reg": self.reg,
+        "reg_weight": self.reg_weight,
+        "seed": self.seed,
+    }
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    for key in ("encoder", "decoder"):
+      config[key] = keras.saving.deserialize_keras_object(config[key])
+    return cls(**config)
+
+
+def build_regularized_autoencoder(
+    config: config_lib.Config) -> RegularizedAutoencoder:
+  """The paper's nets for `config.dataset`, wrapped in the RAE objective."""
+  regularizer = regularizers.get_regularizer(config.reg)
+  preset = config.preset
+  common = dict(architecture=preset.architecture,
+                image_shape=preset.image_shape,
+                latent_dim=config.latent_dim, width=config.width)
+  encoder = networks.build_encoder(
+      spectral_norm=regularizer.spectral_norm and config.sn_encoder, **common)
+  decoder = networks.build_decoder(
+      spectral_norm=regularizer.spectral_norm, **common)
+  return RegularizedAutoencoder(
+      encoder, decoder, embedding_weight=config.embedding_weight,
+      reg=config.reg, reg_weight=config.reg_weight, seed=config.seed,
+      name=f"{config.model}_{config.reg}")
+
+
+# --model value -> builder(config) -> keras.Model with the interface above.
+MODELS: dict[str, Callable[[config_lib.Config], keras.Model]] = {
+    "rae": build_regularized_autoencoder,
+    "ae": build_regularized_autoencoder,
+}
+
+
+def build_model(config: config_lib.Config) -> keras.Model:
+  if config.model not in MODELS:
+    raise ValueError(
+        f"--model must be one of {sorted(MODELS)}; got {config.model!r}")
+  return MODELS[config.model](config)

@@ -1,0 +1,194 @@
+"""Orchestration of one run: fit, ex-post density, pictures, export.
+
+The work directory of a run holds:
+  config.json, flags.txt         the configuration (flags.txt is a flagfile)
+  tensorboard/                   losses, learning rate, image grids per epoch
+  checkpoints/best.weights.h5    the best-validation weights
+  samplers/{gaussian,gmm}.npz    ex-post densities fitted on training codes
+  images/*.png                   reconstructions, samples, interpolations
+  export/<run_name>/<version>/   SavedModel for TF Serving
+  results.json                   losses, densities, speed (written last)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from rae_tf import callbacks as callbacks_lib
+from rae_tf import config as config_lib
+from rae_tf import data
+from rae_tf import export
+from rae_tf import files
+from rae_tf import models
+from rae_tf import sampler as sampler_lib
+from rae_tf import visualize
+
+_ENCODE_BATCH = 500
+_GRID_SAMPLES = 100  # 10 x 10 sample grids
+
+
+def take_images(images: tf.data.Dataset, count: int) -> np.ndarray:
+  """The first `count` images of an unbatched dataset, (N, H, W, C)."""
+  return next(images.take(count).batch(count).as_numpy_iterator())
+
+
+def encode_all(model: keras.Model, images: tf.data.Dataset) -> np.ndarray:
+  """Codes of every image of an unbatched dataset, (N, d) float32."""
+  batches = images.batch(_ENCODE_BATCH).prefetch(tf.data.AUTOTUNE)
+  return np.concatenate(
+      [model.encode(batch, training=False).numpy() for batch in batches])
+
+
+def interpolation_grid(model: keras.Model, images_a: np.ndarray,
+                       images_b: np.ndarray, steps: int = 8) -> np.ndarray:
+  """Rows: x_a, D((1-t) z_a + t z_b) for `steps` values of t in [0, 1], x_b.
+
+  Returns:
+    (rows * (steps + 2), H, W, C) images, row-major.
+  """
+  codes_a = model.encode(images_a, training=False)
+  codes_b = model.encode(images_b, training=False)
+  t = tf.linspace(0.0, 1.0, steps)[None, :, None]  # (1, steps, 1)
+  codes = (1.0 - t) * codes_a[:, None] + t * codes_b[:, None]  # (R, steps, d)
+  decoded = model.decoder(tf.reshape(codes, (-1, codes.shape[-1])),
+                          training=False).numpy()
+  decoded = decoded.reshape((len(images_a), steps, *images_a.shape[1:]))
+  rows = np.concatenate([images_a[:, None], decoded, images_b[:, None]], 1)
+  return rows.reshape((-1, *images_a.shape[1:]))
+
+
+def _write_png(path: str, images: np.ndarray, columns: int) -> None:
+  files.atomic_write_bytes(
+      path, visualize.png_bytes(visualize.image_grid(images, columns)))
+
+
+def _floats(logs: dict) -> dict:
+  return {key: float(value) for key, value in logs.items()}
+
+
+def run(config: config_lib.Config, workdir: str,
+        overwrite: bool = False) -> dict:
+  """Trains `config` into `workdir` and returns what results.json holds.
+
+  Args:
+    config: the run's configuration.
+    workdir: run directory (created; must be empty unless `overwrite`).
+    overwrite: delete a non-empty `workdir` first.
+
+  Returns:
+    The results dictionary written to `workdir/results.json`.
+
+  Raises:
+    errors.UserError subclasses: bad work directory, data or density fit,
+      or a non-finite loss.
+  """
+  start = time.perf_counter()
+  files.prepare_workdir(workdir, overwrite)
+  files.atomic_write_text(os.path.join(workdir, "config.json"),
+                          config.to_json())
+  files.atomic_write_text(os.path.join(workdir, "flags.txt"),
+                          config.to_flagfile())
+  keras.utils.set_random_seed(config.seed)
+
+  splits = data.load_splits(config.dataset, config.data_dir,
+                            config.image_shape, config.max_train_examples)
+  logging.info("%s splits: %s", config.dataset, dict(splits.sizes))
+  train_batches = data.batched(splits.train, config.batch_size,
+                               shuffle_seed=config.seed)
+  validation_batches = data.batched(splits.validation, config.batch_size)
+
+  model = models.build_model(config)
+  model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+
+  for sub in ("checkpoints", "samplers", "images"):
+    os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+  log_dir = os.path.join(workdir, "tensorboard")
+  best = callbacks_lib.BestWeightsCheckpoint(
+      os.path.join(workdir, "checkpoints", "best.weights.h5"))
+  throughput = callbacks_lib.TrainingThroughput(splits.sizes["train"])
+  held_out = take_images(splits.validation, 16)
+  preview = callbacks_lib.ImageGridSummary(
+      os.path.join(log_dir, "images"), held_out,
+      take_images(splits.train, min(2000, splits.sizes["train"])),
+      config.gmm_components, seed=config.seed)
+  history = model.fit(
+      train_batches, validation_data=validation_batches,
+      epochs=config.epochs, shuffle=False,
+      # A progress bar on a terminal; one line per epoch in logs.
+      verbose=1 if sys.stdout.isatty() else 2,
+      callbacks=[
+          callbacks_lib.NonFiniteLossGuard(),
+          keras.callbacks.ReduceLROnPlateau(
+              monitor="val_loss", factor=0.5, patience=config.lr_patience,
+              verbose=1),
+          best, throughput,
+          keras.callbacks.TensorBoard(log_dir, write_graph=False),
+          preview,
+      ])
+  model.load_weights(best.path)
+  logging.info("restored the weights of epoch %d (val_loss %.6f)",
+               best.best_epoch + 1, best.best)
+
+  # Ex-post densities on the training codes.
+  codes = encode_all(model, splits.train)
+  densities = {
+      "gaussian": sampler_lib.fit_gaussian(codes),
+      "gmm": sampler_lib.fit_gmm(codes, config.gmm_components, config.seed),
+  }
+  validation_codes = encode_all(model, splits.validation)
+  density_results = {}
+  for name, mixture in densities.items():
+    mixture.save(os.path.join(workdir, "samplers", f"{name}.npz"))
+    sampled = sampler_lib.MixtureSampler.from_mixture(mixture).sample(
+        _GRID_SAMPLES, config.seed)
+    _write_png(os.path.join(workdir, "images", f"samples_{name}.png"),
+               model.decoder(sampled, training=False).numpy(), columns=10)
+    density_results[name] = {
+        "components": mixture.num_components,
+        "validation_mean_log_likelihood":
+            float(np.mean(mixture.log_prob(validation_codes))),
+    }
+
+  test_images = take_images(splits.test, 32)
+  reconstructions = model.predict(test_images[:16], verbose=0)
+  _write_png(os.path.join(workdir, "images", "reconstructions.png"),
+             np.concatenate([test_images[:16], reconstructions]), columns=16)
+  _write_png(os.path.join(workdir, "images", "interpolations.png"),
+             interpolation_grid(model, test_images[16:24], test_images[24:32]),
+             columns=10)
+
+  test_losses = model.evaluate(data.batched(splits.test, config.batch_size),
+                               return_dict=True, verbose=0)
+  export_dir = export.export_model(
+      model, densities["gmm"], os.path.join(workdir, "export"),
+      config.run_name, config.image_shape, config.latent_dim)
+  logging.info("exported the serving model to %s", export_dir)
+
+  speeds = throughput.images_per_second
+  results = {
+      "run_name": config.run_name,
+      "config": json.loads(config.to_json()),
+      "dataset_sizes": dict(splits.sizes),
+      "epochs_run": len(history.history["loss"]),
+      "best_epoch": best.best_epoch + 1,
+      "final_train": _floats({k: v[-1] for k, v in history.history.items()
+                              if not k.startswith("val_")}),
+      "best_validation_loss": best.best,
+      "test": _floats(test_losses),
+      "densities": density_results,
+      # The first epoch includes tracing; the median of the rest is steadier.
+      "train_images_per_second": float(np.median(speeds[1:] or speeds)),
+      "export_dir": os.path.relpath(export_dir, workdir),
+      "wall_time_seconds": time.perf_counter() - start,
+  }
+  files.atomic_write_text(os.path.join(workdir, "results.json"),
+                          json.dumps(results, indent=2, sort_keys=True))
+  return results

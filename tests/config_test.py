@@ -1,0 +1,106 @@
+"""Tests of rae_tf.config: presets, weight conversion, validation, round trips."""
+
+import pytest
+
+from rae_tf import config as config_lib
+from rae_tf.errors import ConfigError
+
+
+def test_embedding_weight_conversion_worked_by_hand():
+  # beta * mean_j z_j^2 == w * 1/2 sum_j z_j^2 with w = 2 beta / d:
+  # MNIST RAE-L2, beta = 1e-4, d = 16 -> w = 2e-4 / 16 = 1.25e-5.
+  assert config_lib.embedding_weight_from_authors(1e-4, 16) == pytest.approx(
+      1.25e-5)
+
+
+@pytest.mark.parametrize("dataset,latent_dim,lr,shape", [
+    ("mnist", 16, 5e-4, (32, 32, 1)),
+    ("fashion_mnist", 16, 5e-4, (32, 32, 1)),
+    ("cifar10", 128, 5e-4, (32, 32, 3)),
+    ("celeba", 64, 1e-3, (64, 64, 3)),
+])
+def test_paper_defaults_per_dataset(dataset, latent_dim, lr, shape):
+  config = config_lib.make_config(dataset, "rae", "l2", gpu_available=True)
+  assert config.latent_dim == latent_dim
+  assert config.learning_rate == lr
+  assert config.image_shape == shape
+  assert config.batch_size == 100
+  assert config.width == 1.0
+  assert config.epochs == config_lib.PRESETS[dataset].epochs
+
+
+def test_mnist_paper_weights_per_regularizer():
+  # PAPER.md, MNIST row: RAE-L2 1e-7 / 1e-4, RAE-GP 5e-8 / 1e-4,
+  # RAE-SN beta 0.009, RAE beta 5e-4; converted with w = 2 beta / 16.
+  expected = {"l2": (1e-7, 1e-4), "gp": (5e-8, 1e-4), "sn": (0.0, 0.009),
+              "none": (0.0, 5e-4)}
+  for reg, (reg_weight, beta) in expected.items():
+    config = config_lib.make_config("mnist", "rae", reg)
+    assert config.reg_weight == reg_weight
+    assert config.embedding_weight == pytest.approx(2 * beta / 16)
+
+
+def test_cpu_defaults_are_smaller_than_the_paper():
+  config = config_lib.make_config("mnist", gpu_available=False)
+  assert config.width < 1.0
+  assert config.epochs < config_lib.PRESETS["mnist"].epochs
+
+
+def test_ae_has_no_latent_term_nor_regularizer():
+  config = config_lib.make_config("mnist", "ae", "none")
+  assert config.embedding_weight == 0.0 and config.reg_weight == 0.0
+  with pytest.raises(ConfigError, match="--model=rae --reg=l2"):
+    config_lib.make_config("mnist", "ae", "l2")
+  with pytest.raises(ConfigError, match="embedding_weight"):
+    config_lib.make_config("mnist", "ae", "none", embedding_weight=0.1)
+
+
+def test_overrides_win_and_none_means_default():
+  config = config_lib.make_config("mnist", "rae", "l2", latent_dim=8,
+                                  width=0.5, epochs=None)
+  assert config.latent_dim == 8 and config.width == 0.5
+  # The default latent weight is converted with the overridden d = 8.
+  assert config.embedding_weight == pytest.approx(2 * 1e-4 / 8)
+  assert config.epochs == config_lib.PRESETS["mnist"].cpu_epochs
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"latent_dim": 0}, "latent_dim must be a positive integer"),
+    ({"batch_size": -5}, "batch_size must be a positive integer"),
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"learning_rate": 0.0}, "learning_rate must be > 0"),
+    ({"learning_rate": float("nan")}, "learning_rate must be > 0"),
+    ({"reg_weight": -1.0}, "reg_weight must be finite and >= 0"),
+    ({"embedding_weight": float("inf")}, "embedding_weight must be finite"),
+    ({"width": 0.0}, r"width must be in \(0, 8\]"),
+    ({"max_train_examples": 0}, "max_train_examples must be a positive"),
+])
+def test_out_of_range_values_are_rejected(overrides, message):
+  with pytest.raises(ConfigError, match=message):
+    config_lib.make_config("mnist", "rae", "l2", **overrides)
+
+
+def test_unknown_names_are_rejected_with_the_allowed_values():
+  with pytest.raises(ConfigError, match=r"--dataset must be one of .*'mnist'"):
+    config_lib.make_config("imagenet")
+  with pytest.raises(ConfigError, match=r"--reg must be one of .*'gp'"):
+    config_lib.make_config("mnist", "rae", "dropout")
+
+
+def test_json_round_trip():
+  config = config_lib.make_config("cifar10", "rae", "sn", seed=3,
+                                  data_dir="/data/cifar")
+  assert config_lib.Config.from_json(config.to_json()) == config
+
+
+def test_flagfile_lists_every_set_field():
+  config = config_lib.make_config("mnist", "rae", "gp", sn_encoder=True)
+  lines = config.to_flagfile().splitlines()
+  assert "--reg=gp" in lines
+  assert "--sn_encoder=true" in lines
+  assert not any(line.startswith("--data_dir") for line in lines)  # None
+
+
+def test_run_name():
+  assert config_lib.make_config("mnist", "rae", "l2").run_name == "mnist_rae_l2"
+  assert config_lib.make_config("mnist", "ae").run_name == "mnist_ae"

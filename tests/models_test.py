@@ -1,0 +1,111 @@
+"""Behaviour of the RAE models: steps, overfitting, loss form, round trips."""
+
+import keras
+import numpy as np
+import pytest
+
+from rae_tf import config as config_lib
+from rae_tf import main
+from rae_tf import models
+from rae_tf import networks
+from rae_tf.readers import mnist
+
+
+@pytest.fixture(scope="module")
+def digits():
+  """16 real MNIST digits, padded to (16, 32, 32, 1) in [0, 1]."""
+  images = mnist.read_embedded().train[:16].astype(np.float32) / 255.0
+  return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+
+
+def small_model(reg, model="rae", width=0.0625, **overrides):
+  config = config_lib.make_config("mnist", model, reg, width=width,
+                                  **overrides)
+  rae = models.build_model(config)
+  rae.compile(optimizer=keras.optimizers.Adam(1e-3))
+  return rae
+
+
+def snapshot(model):
+  return [w.numpy().copy() for w in model.weights]
+
+
+@pytest.mark.parametrize("reg", ["none", "l2", "gp", "sn"])
+def test_train_step_changes_weights_and_test_step_does_not(reg, digits):
+  model = small_model(reg)
+  before = snapshot(model)
+  model.test_on_batch(digits)
+  after_test = snapshot(model)
+  for a, b in zip(before, after_test):
+    np.testing.assert_array_equal(a, b)
+  model.train_on_batch(digits)
+  changed = [not np.array_equal(a, b)
+             for a, b in zip(after_test, snapshot(model))]
+  trainable = {id(w) for w in model.trainable_weights}
+  for weight, did_change in zip(model.weights, changed):
+    if id(weight) in trainable:
+      assert did_change, weight.path
+
+
+@pytest.mark.parametrize("reg", ["l2", "gp", "sn"])
+def test_metrics_report_every_loss_term(reg, digits):
+  logs = small_model(reg).train_on_batch(digits, return_dict=True)
+  assert set(logs) == {"loss", "reconstruction", "embedding", "regularization"}
+  assert all(np.isfinite(v) for v in logs.values())
+  if reg == "sn":
+    assert logs["regularization"] == 0.0
+  else:
+    assert logs["regularization"] > 0.0
+
+
+def test_overfitting_one_batch_cuts_the_loss_tenfold(digits):
+  model = small_model("l2", width=0.125)
+  first = model.train_on_batch(digits, return_dict=True)["reconstruction"]
+  for _ in range(80):
+    logs = model.train_on_batch(digits, return_dict=True)
+  # The metrics are running means; evaluate the final weights directly.
+  final = model.loss_terms(digits, training=True)["reconstruction"]
+  assert float(final) < first / 10, (first, float(final), logs)
+
+
+def test_loss_equals_the_authors_form_with_converted_weights(digits):
+  # Authors: mean_pixels (x - x_hat)^2 + beta * mean_j z_j^2 + lambda ||W||^2.
+  beta, lam = 1e-4, 1e-7  # PAPER.md, MNIST RAE-L2
+  model = small_model("l2", latent_dim=16, embedding_weight=None)
+  codes = model.encoder(digits, training=False).numpy()
+  reconstructions = model.decoder(codes, training=False).numpy()
+  kernels = networks.decoder_kernels(model.decoder)
+  authors = (np.mean((digits - reconstructions) ** 2)
+             + beta * np.mean(np.mean(codes ** 2, axis=1))
+             + lam * sum(float(np.sum(k.numpy() ** 2)) for k in kernels))
+  ours = float(model.loss_terms(digits, training=False)["loss"])
+  assert ours == pytest.approx(authors, rel=1e-5)
+
+
+def test_ae_trains_on_reconstruction_alone(digits):
+  model = small_model("none", model="ae")
+  terms = model.loss_terms(digits, training=False)
+  assert float(terms["loss"]) == pytest.approx(float(terms["reconstruction"]))
+
+
+def test_sn_encoder_flag_wraps_the_encoder_too():
+  def wrapped(net):
+    return sum(isinstance(layer, keras.layers.SpectralNormalization)
+               for layer in net.layers)
+  assert wrapped(small_model("sn").encoder) == 0
+  assert wrapped(small_model("sn", sn_encoder=True).encoder) == 5
+  assert wrapped(small_model("sn").decoder) == 4
+
+
+def test_get_config_round_trip(digits):
+  model = small_model("gp")
+  clone = models.RegularizedAutoencoder.from_config(model.get_config())
+  clone.set_weights(model.get_weights())
+  assert (clone.reg, clone.reg_weight, clone.embedding_weight) == (
+      model.reg, model.reg_weight, model.embedding_weight)
+  np.testing.assert_allclose(clone(digits).numpy(), model(digits).numpy(),
+                             rtol=1e-6)
+
+
+def test_command_line_model_names_match_the_registry():
+  assert set(main._MODEL_NAMES) == set(models.MODELS)
