@@ -7,8 +7,8 @@ Signatures (inputs -> outputs; B is a free batch dimension):
   decode           codes (B, d) float32 -> images (B, H, W, C)
   reconstruct      images (B, H, W, C) -> images (B, H, W, C)
   sample           num_samples () int32, seed () int64
-                   -> images (n, H, W, C), codes (n, d), drawn from the
-                   ex-post GMM inside the graph (no scikit-learn needed)
+                   -> images (n, H, W, C), codes (n, d), drawn inside the
+                   graph from the ex-post GMM (no scikit-learn needed)
   serving_default  same as reconstruct
 
 `keras.export.ExportArchive` tracks every variable the endpoints use, so the
@@ -25,7 +25,6 @@ import keras
 import tensorflow as tf
 
 from rae_tf import files
-from rae_tf import sampler as sampler_lib
 
 
 def next_version(model_dir: str) -> int:
@@ -38,7 +37,7 @@ def next_version(model_dir: str) -> int:
 
 
 def export_model(model: keras.Model,
-                 mixture: sampler_lib.GaussianMixture,
+                 code_sampler: keras.layers.Layer,
                  export_base: str,
                  model_name: str,
                  image_shape: Sequence[int],
@@ -50,7 +49,8 @@ def export_model(model: keras.Model,
 
   Args:
     model: trained model with `encode` and `decoder`.
-    mixture: ex-post GMM for the `sample` signature.
+    code_sampler: layer whose `sample(num_samples, seed)` draws (n, d) codes
+      for the `sample` signature (the ex-post GMM's `MixtureSampler`).
     export_base: root directory of served models.
     model_name: TF Serving model name (a directory under `export_base`).
     image_shape: (H, W, C).
@@ -59,7 +59,6 @@ def export_model(model: keras.Model,
   Returns:
     The path of the written version directory.
   """
-  gmm = sampler_lib.MixtureSampler.from_mixture(mixture, name="gmm_sampler")
   image_spec = tf.TensorSpec((None, *image_shape), tf.float32, name="images")
   code_spec = tf.TensorSpec((None, latent_dim), tf.float32, name="codes")
 
@@ -73,12 +72,12 @@ def export_model(model: keras.Model,
     return decode(model.encode(images, training=False))
 
   def sample(num_samples, seed):
-    codes = gmm.sample(num_samples, seed)
+    codes = code_sampler.sample(num_samples, seed)
     return {"images": model.decoder(codes, training=False), "codes": codes}
 
   archive = keras.export.ExportArchive()
   archive.track(model)
-  archive.track(gmm)
+  archive.track(code_sampler)
   archive.add_endpoint("serving_default", reconstruct, [image_spec])
   archive.add_endpoint("encode", encode, [image_spec])
   archive.add_endpoint("decode", decode, [code_spec])

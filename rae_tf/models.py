@@ -1,9 +1,11 @@
 """Keras models: the deterministic RAE family and its `MODELS` registry.
 
-Every model exposes the interface the rest of the library relies on:
+Every model derives from `Autoencoder`, the interface the rest of the
+library relies on:
   `encode(images) -> (B, d)` codes used for the ex-post density,
   `decoder`: a keras.Model mapping (B, d) codes to (B, H, W, C) images,
-  `train_step` / `test_step` reporting one `keras.metrics.Mean` per loss term.
+  `train_step` / `test_step` reporting one `keras.metrics.Mean` per loss term,
+  `ex_post_densities` / `fit_code_sampler`: the after-training hooks.
 """
 
 from __future__ import annotations
@@ -11,15 +13,111 @@ from __future__ import annotations
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from rae_tf import config as config_lib
 from rae_tf import networks
 from rae_tf import regularizers
+from rae_tf import sampler as sampler_lib
+
+
+class Autoencoder(keras.Model):
+  """Base of every model: shared train / test steps and ex-post hooks.
+
+  Subclasses implement `loss_terms(images, training) -> dict` with a "loss"
+  entry plus one entry per name in `LOSS_TERMS`; each is tracked by its own
+  `keras.metrics.Mean`.
+  """
+
+  LOSS_TERMS: tuple[str, ...] = ("loss", "reconstruction")
+
+  def __init__(self, encoder: keras.Model, decoder: keras.Model,
+               seed: int | None = None, **kwargs):
+    super().__init__(**kwargs)
+    self.encoder = encoder
+    self.decoder = decoder
+    self.seed = seed
+    self.seed_generator = keras.random.SeedGenerator(seed)
+    self.trackers = {name: keras.metrics.Mean(name=name)
+                     for name in self.LOSS_TERMS}
+    # The sub-networks are functional models, built at construction.
+    self.built = True
+
+  @property
+  def metrics(self):
+    return list(self.trackers.values())
+
+  def call(self, images, training=False):
+    return self.decoder(self.encode(images, training=training),
+                        training=training)
+
+  def encode(self, images, training=False):
+    """(B, H, W, C) images -> (B, d) codes, the input of the ex-post density."""
+    return self.encoder(images, training=training)
+
+  def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
+    raise NotImplementedError
+
+  def _record(self, terms):
+    for name, tracker in self.trackers.items():
+      tracker.update_state(terms[name])
+    return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+  def train_step(self, data):
+    images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    with tf.GradientTape() as tape:
+      terms = self.loss_terms(images, training=True)
+    gradients = tape.gradient(terms["loss"], self.trainable_variables)
+    self.optimizer.apply(gradients, self.trainable_variables)
+    return self._record(terms)
+
+  def test_step(self, data):
+    images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return self._record(self.loss_terms(images, training=False))
+
+  def ex_post_densities(self, codes: np.ndarray, num_components: int,
+                        seed: int) -> dict[str, sampler_lib.GaussianMixture]:
+    """Densities over training codes, keyed by the paper's column names.
+
+    "gaussian" is the paper's N column: for deterministic models a single
+    full-covariance Gaussian fitted to the codes; "gmm" the K-component GMM.
+
+    Args:
+      codes: (N, d) codes of the training set.
+      num_components: K.
+      seed: EM seed.
+    """
+    return {"gaussian": sampler_lib.fit_gaussian(codes),
+            "gmm": sampler_lib.fit_gmm(codes, num_components, seed)}
+
+  def fit_code_sampler(self, codes: np.ndarray) -> keras.layers.Layer | None:
+    """A model's own code sampler, trained after the model (or None).
+
+    Returning a layer with `sample(num_samples, seed) -> (n, d)` makes it the
+    sampler of the exported `sample` signature; None keeps the ex-post GMM.
+    """
+    del codes  # unused: deterministic models sample from the ex-post GMM
+    return None
+
+  def get_config(self):
+    return {
+        **super().get_config(),
+        "encoder": keras.saving.serialize_keras_object(self.encoder),
+        "decoder": keras.saving.serialize_keras_object(self.decoder),
+        "seed": self.seed,
+    }
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    for key in ("encoder", "decoder"):
+      config[key] = keras.saving.deserialize_keras_object(config[key])
+    return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="rae_tf")
-class RegularizedAutoencoder(keras.Model):
+class RegularizedAutoencoder(Autoencoder):
   """Deterministic autoencoder trained with the RAE objective.
 
       loss = reconstruction + embedding_weight * 1/2 ||z||^2
@@ -51,31 +149,11 @@ class RegularizedAutoencoder(keras.Model):
       seed: seed of the random probes (RAE-GP).
       **kwargs: passed to keras.Model.
     """
-    super().__init__(**kwargs)
-    self.encoder = encoder
-    self.decoder = decoder
+    super().__init__(encoder, decoder, seed=seed, **kwargs)
     self.embedding_weight = float(embedding_weight)
     self.reg = reg
     self.regularizer = regularizers.get_regularizer(reg)
     self.reg_weight = float(reg_weight)
-    self.seed = seed
-    self.seed_generator = keras.random.SeedGenerator(seed)
-    self.trackers = {name: keras.metrics.Mean(name=name)
-                     for name in self.LOSS_TERMS}
-    # The sub-networks are functional models, built at construction.
-    self.built = True
-
-  @property
-  def metrics(self):
-    return list(self.trackers.values())
-
-  def call(self, images, training=False):
-    return self.decoder(self.encoder(images, training=training),
-                        training=training)
-
-  def encode(self, images, training=False):
-    """(B, H, W, C) images -> (B, d) codes, the input of the ex-post density."""
-    return self.encoder(images, training=training)
 
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     """Every term of the objective on one batch.
@@ -102,40 +180,10 @@ class RegularizedAutoencoder(keras.Model):
                      + self.reg_weight * terms["regularization"])
     return terms
 
-  def _record(self, terms):
-    for name, tracker in self.trackers.items():
-      tracker.update_state(terms[name])
-    return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-  def train_step(self, data):
-    images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-    with tf.GradientTape() as tape:
-      terms = self.loss_terms(images, training=True)
-    gradients = tape.gradient(terms["loss"], self.trainable_variables)
-    self.optimizer.apply(gradients, self.trainable_variables)
-    return self._record(terms)
-
-  def test_step(self, data):
-    images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-    return self._record(self.loss_terms(images, training=False))
-
   def get_config(self):
-    return {
-        **super().get_config(),
-        "encoder": keras.saving.serialize_keras_object(self.encoder),
-        "decoder": keras.saving.serialize_keras_object(self.decoder),
-        "embedding_weight": self.embedding_weight,
-        "reg": self.reg,
-        "reg_weight": self.reg_weight,
-        "seed": self.seed,
-    }
-
-  @classmethod
-  def from_config(cls, config):
-    config = dict(config)
-    for key in ("encoder", "decoder"):
-      config[key] = keras.saving.deserialize_keras_object(config[key])
-    return cls(**config)
+    return {**super().get_config(),
+            "embedding_weight": self.embedding_weight, "reg": self.reg,
+            "reg_weight": self.reg_weight}
 
 
 def build_regularized_autoencoder(

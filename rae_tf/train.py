@@ -70,6 +70,13 @@ def _write_png(path: str, images: np.ndarray, columns: int) -> None:
       path, visualize.png_bytes(visualize.image_grid(images, columns)))
 
 
+def _write_samples(workdir: str, name: str, model: keras.Model,
+                   code_sampler: keras.layers.Layer, seed: int) -> None:
+  codes = code_sampler.sample(_GRID_SAMPLES, seed)
+  _write_png(os.path.join(workdir, "images", f"samples_{name}.png"),
+             model.decoder(codes, training=False).numpy(), columns=10)
+
+
 def _floats(logs: dict) -> dict:
   return {key: float(value) for key, value in logs.items()}
 
@@ -139,23 +146,27 @@ def run(config: config_lib.Config, workdir: str,
 
   # Ex-post densities on the training codes.
   codes = encode_all(model, splits.train)
-  densities = {
-      "gaussian": sampler_lib.fit_gaussian(codes),
-      "gmm": sampler_lib.fit_gmm(codes, config.gmm_components, config.seed),
-  }
+  densities = model.ex_post_densities(codes, config.gmm_components,
+                                      config.seed)
   validation_codes = encode_all(model, splits.validation)
   density_results = {}
   for name, mixture in densities.items():
     mixture.save(os.path.join(workdir, "samplers", f"{name}.npz"))
-    sampled = sampler_lib.MixtureSampler.from_mixture(mixture).sample(
-        _GRID_SAMPLES, config.seed)
-    _write_png(os.path.join(workdir, "images", f"samples_{name}.png"),
-               model.decoder(sampled, training=False).numpy(), columns=10)
+    _write_samples(workdir, name, model,
+                   sampler_lib.MixtureSampler.from_mixture(mixture),
+                   config.seed)
     density_results[name] = {
         "components": mixture.num_components,
         "validation_mean_log_likelihood":
             float(np.mean(mixture.log_prob(validation_codes))),
     }
+  code_sampler = model.fit_code_sampler(codes)
+  if code_sampler is None:
+    code_sampler = sampler_lib.MixtureSampler.from_mixture(
+        densities["gmm"], name="gmm_sampler")
+  else:
+    _write_samples(workdir, code_sampler.name, model, code_sampler,
+                   config.seed)
 
   test_images = take_images(splits.test, 32)
   reconstructions = model.predict(test_images[:16], verbose=0)
@@ -168,7 +179,7 @@ def run(config: config_lib.Config, workdir: str,
   test_losses = model.evaluate(data.batched(splits.test, config.batch_size),
                                return_dict=True, verbose=0)
   export_dir = export.export_model(
-      model, densities["gmm"], os.path.join(workdir, "export"),
+      model, code_sampler, os.path.join(workdir, "export"),
       config.run_name, config.image_shape, config.latent_dim)
   logging.info("exported the serving model to %s", export_dir)
 
