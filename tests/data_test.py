@@ -1,0 +1,140 @@
+"""Tests of rae_tf/data.py: splitting, padding, size checks and batching."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rae_tf import data
+from rae_tf.data import DataError, SplitArrays
+
+
+def numbered(count, height=28, width=28, channels=1, start=0):
+  """(count, H, W, C) uint8 images; pixel [0, 0, 0] holds start + i."""
+  images = np.random.default_rng(start).integers(
+      1, 256, (count, height, width, channels), dtype=np.uint8)
+  images[:, 0, 0, 0] = np.arange(start, start + count)
+  return images
+
+
+@pytest.fixture
+def fake_reader(monkeypatch):
+  """Registers `arrays` as the "fake" dataset; returns the setter."""
+
+  def register(arrays):
+    monkeypatch.setitem(data.READERS, "fake", lambda data_dir: arrays)
+
+  return register
+
+
+def test_readers_cover_every_preset():
+  from rae_tf import config  # pylint: disable=g-import-not-at-top
+  assert set(config.PRESETS) <= set(data.READERS)
+
+
+def test_split_arrays_are_consecutive_and_disjoint():
+  arrays = data.split_arrays(numbered(10), (6, 3, 1))
+  assert [a[:, 0, 0, 0].tolist() for a in (
+      arrays.train, arrays.validation, arrays.test)] == [
+          [0, 1, 2, 3, 4, 5], [6, 7, 8], [9]]
+
+
+def test_split_arrays_too_many_asked():
+  with pytest.raises(DataError, match=r"sizes \(6, 3, 2\) from only 10"):
+    data.split_arrays(numbered(10), (6, 3, 2))
+
+
+def test_splits_from_arrays_scales_to_unit_floats():
+  arrays = SplitArrays(numbered(3), numbered(2), numbered(1))
+  splits = data.splits_from_arrays(arrays)
+  assert splits.sizes == {"train": 3, "validation": 2, "test": 1}
+  image = next(iter(splits.train)).numpy()
+  assert image.dtype == np.float32
+  np.testing.assert_allclose(image, arrays.train[0] / 255.0, rtol=1e-6)
+
+
+def test_empty_split_is_rejected():
+  arrays = SplitArrays(numbered(3), numbered(0), numbered(1))
+  with pytest.raises(DataError, match="the validation split is empty"):
+    data.splits_from_arrays(arrays)
+
+
+def test_padding_28_to_32(fake_reader):
+  arrays = SplitArrays(numbered(2), numbered(2, start=2), numbered(2, start=4))
+  fake_reader(arrays)
+  splits = data.load_splits("fake", None, (32, 32, 1))
+  for name in data.SPLITS:
+    images = np.stack(list(getattr(splits, name)))
+    assert images.shape == (2, 32, 32, 1) and images.dtype == np.float32
+    # 2-pixel zero border, original / 255 in the centre.
+    border = np.ones((32, 32), bool)
+    border[2:30, 2:30] = False
+    assert not images[:, border].any()
+    np.testing.assert_allclose(images[:, 2:30, 2:30],
+                               getattr(arrays, name) / 255.0, rtol=1e-6)
+
+
+def test_matching_size_is_not_padded(fake_reader):
+  fake_reader(SplitArrays(*(numbered(1, 32, 32, 3) for _ in range(3))))
+  splits = data.load_splits("fake", None, (32, 32, 3))
+  assert tuple(splits.test.element_spec.shape) == (32, 32, 3)
+
+
+@pytest.mark.parametrize("image_shape", [
+    (32, 32, 3),  # wrong channels
+    (24, 24, 1),  # images larger than the preset
+    (64, 64, 1),  # far smaller: the wrong files, not a padding job
+])
+def test_wrong_size_is_rejected(fake_reader, image_shape):
+  fake_reader(SplitArrays(*(numbered(1) for _ in range(3))))
+  with pytest.raises(DataError, match=r"fake images are \(28, 28, 1\), but "
+                     r"the preset expects .*--data_dir"):
+    data.load_splits("fake", None, image_shape)
+
+
+def test_max_train_examples_on_arrays(fake_reader):
+  fake_reader(SplitArrays(numbered(5), numbered(2), numbered(2)))
+  splits = data.load_splits("fake", None, (32, 32, 1), max_train_examples=3)
+  assert splits.sizes["train"] == 3 and len(list(splits.train)) == 3
+
+
+def test_max_train_examples_on_streams(monkeypatch):
+  images = tf.data.Dataset.from_tensor_slices(np.zeros((5, 8, 8, 3),
+                                                      np.float32))
+  streamed = data.Splits(train=images, validation=images, test=images,
+                         sizes={"train": 5, "validation": 5, "test": 5})
+  monkeypatch.setitem(data.READERS, "fake", lambda data_dir: streamed)
+  splits = data.load_splits("fake", None, (8, 8, 3), max_train_examples=2)
+  assert splits.sizes == {"train": 2, "validation": 5, "test": 5}
+  assert len(list(splits.train)) == 2
+
+
+def test_unknown_dataset():
+  with pytest.raises(ValueError, match="--dataset must be one of .*'mnist'"):
+    data.load_splits("imagenet", None, (32, 32, 3))
+
+
+def test_batched_keeps_order_without_seed():
+  images = tf.data.Dataset.from_tensor_slices(
+      np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1))
+  batches = [b.numpy().ravel().tolist() for b in data.batched(images, 4)]
+  assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_batched_shuffles_each_epoch_reproducibly():
+  images = tf.data.Dataset.from_tensor_slices(
+      np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1))
+
+  def epochs(seed):
+    dataset = data.batched(images, 20, shuffle_seed=seed)
+    return [next(iter(dataset)).numpy().ravel().tolist() for _ in range(2)]
+
+  first, second = epochs(3)
+  assert sorted(first) == list(range(20)) and first != list(range(20))
+  assert first != second  # reshuffled each epoch
+  assert epochs(3) == [first, second]
+
+
+def test_data_error_is_reported_as_a_user_error():
+  from rae_tf import errors  # pylint: disable=g-import-not-at-top
+  assert issubclass(DataError, errors.UserError)
+  assert issubclass(DataError, ValueError)
