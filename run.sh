@@ -26,7 +26,22 @@ setup() {
   fi
 }
 
+# Full Fashion-MNIST from Debian (dataset-fashion-mnist), when this is a Debian
+# machine and we are root; otherwise say how. Never fatal: only the
+# fashion_mnist dataset and one real-data test need it.
+fashion_mnist() {
+  local dir=/usr/share/datasets/fashion-mnist
+  [ -d "$dir" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) \
+      >/dev/null 2>&1 && return 0
+  fi
+  echo "note: Fashion-MNIST not found in $dir; as root run" \
+    "'apt-get install dataset-fashion-mnist', or pass --data_dir" >&2
+}
+
 setup
+fashion_mnist
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 case "${1:-main}" in
   test)

@@ -61,7 +61,7 @@ PRESETS: dict[str, DatasetPreset] = {
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
         learning_rate=5e-4, epochs=100,
         authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
-        cpu_width=0.25, cpu_epochs=30),
+        cpu_width=0.25, cpu_epochs=20),
     # No paper values for Fashion-MNIST: it shares MNIST's net and weights.
     "fashion_mnist": DatasetPreset(
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
