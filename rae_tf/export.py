@@ -13,6 +13,9 @@ Signatures (inputs -> outputs; B is a free batch dimension):
 
 `keras.export.ExportArchive` tracks every variable the endpoints use, so the
 C++ loader of TF Serving and `saved_model_cli run` can restore them.
+`assets.extra/tf_serving_warmup_requests` holds one small request per
+signature, which TF Serving replays at load time so that the first real
+request does not pay for graph initialisation.
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ import re
 from typing import Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
+from tensorflow_serving.apis import model_pb2
+from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_log_pb2
 
 from rae_tf import files
+
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def next_version(model_dir: str) -> int:
@@ -34,6 +43,35 @@ def next_version(model_dir: str) -> int:
   versions = [int(name) for name in os.listdir(model_dir)
               if re.fullmatch(r"\d+", name)]
   return max(versions, default=0) + 1
+
+
+def warmup_inputs(image_shape: Sequence[int],
+                  latent_dim: int) -> dict[str, dict[str, np.ndarray]]:
+  """One batch-1 request per signature: signature -> input name -> value."""
+  images = np.zeros((1, *image_shape), np.float32)
+  return {
+      "serving_default": {"images": images},
+      "encode": {"images": images},
+      "decode": {"codes": np.zeros((1, latent_dim), np.float32)},
+      "reconstruct": {"images": images},
+      "sample": {"num_samples": np.int32(1), "seed": np.int64(0)},
+  }
+
+
+def write_warmup_requests(path: str, model_name: str,
+                          image_shape: Sequence[int], latent_dim: int) -> None:
+  """Writes TF Serving's warm-up file: a TFRecord of PredictionLog protos."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with tf.io.TFRecordWriter(path) as writer:
+    for signature, inputs in warmup_inputs(image_shape, latent_dim).items():
+      request = predict_pb2.PredictRequest(
+          model_spec=model_pb2.ModelSpec(name=model_name,
+                                         signature_name=signature))
+      for name, value in inputs.items():
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+      log = prediction_log_pb2.PredictionLog(
+          predict_log=prediction_log_pb2.PredictLog(request=request))
+      writer.write(log.SerializeToString())
 
 
 def export_model(model: keras.Model,
@@ -62,16 +100,24 @@ def export_model(model: keras.Model,
   image_spec = tf.TensorSpec((None, *image_shape), tf.float32, name="images")
   code_spec = tf.TensorSpec((None, latent_dim), tf.float32, name="codes")
 
+  # Signature wrappers called from Python do not check shapes, and a wrong
+  # rank reaching the oneDNN convolution aborts the process: check first.
   def encode(images):
+    images = tf.ensure_shape(images, image_spec.shape)
     return {"codes": model.encode(images, training=False)}
 
   def decode(codes):
+    codes = tf.ensure_shape(codes, code_spec.shape)
     return {"images": model.decoder(codes, training=False)}
 
   def reconstruct(images):
-    return decode(model.encode(images, training=False))
+    return decode(encode(images)["codes"])
 
   def sample(num_samples, seed):
+    check = tf.debugging.assert_non_negative(
+        num_samples, message="sample: num_samples must be >= 0")
+    with tf.control_dependencies([check]):
+      num_samples = tf.identity(num_samples)
     codes = code_sampler.sample(num_samples, seed)
     return {"images": model.decoder(codes, training=False), "codes": codes}
 
@@ -90,4 +136,6 @@ def export_model(model: keras.Model,
   version_dir = os.path.join(model_dir, str(next_version(model_dir)))
   with files.atomic_directory(version_dir) as tmp:
     archive.write_out(tmp, verbose=False)
+    write_warmup_requests(os.path.join(tmp, WARMUP_FILE), model_name,
+                          image_shape, latent_dim)
   return version_dir

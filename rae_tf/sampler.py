@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import warnings
 
 import keras
 import numpy as np
@@ -19,6 +20,7 @@ import tensorflow as tf
 from absl import logging
 from scipy import linalg
 from scipy import special
+from sklearn import exceptions
 from sklearn import mixture
 
 from rae_tf import errors
@@ -121,11 +123,35 @@ def fit_gmm(codes: np.ndarray, num_components: int = 10,
   Raises:
     DensityFitError: non-finite codes or fewer codes than components.
   """
-  codes = _check_codes(codes, num_components, f"a {num_components}-component GMM")
+  codes = _check_codes(codes, num_components,
+                       f"a {num_components}-component GMM")
+  distinct = len(np.unique(codes, axis=0))
+  if distinct < num_components:
+    logging.warning(
+        "only %d distinct codes for a %d-component GMM: the latent space has "
+        "collapsed (a too large --embedding_weight or a diverged run?); "
+        "fitting anyway, some components will coincide", distinct,
+        num_components)
   gmm = mixture.GaussianMixture(n_components=num_components,
                                 covariance_type="full", max_iter=2000,
                                 tol=1e-3, random_state=seed)
-  gmm.fit(codes)
+  with warnings.catch_warnings():
+    # Reported above in our words; k-means' own warning would only repeat it.
+    warnings.simplefilter("ignore", exceptions.ConvergenceWarning)
+    try:
+      gmm.fit(codes)
+    except ValueError as e:  # ill-defined covariances of collapsed components
+      reg_covar = 1e-3 * max(float(codes.var(axis=0).mean()), 1e-12)
+      logging.warning("GMM fit failed (%s); refitting with covariance "
+                      "regularisation %.3g", str(e).splitlines()[0], reg_covar)
+      gmm.set_params(reg_covar=reg_covar)
+      try:
+        gmm.fit(codes)
+      except ValueError as again:
+        raise DensityFitError(
+            f"cannot fit a {num_components}-component GMM to these codes "
+            f"({str(again).splitlines()[0]}); try fewer --gmm_components") \
+            from again
   if not gmm.converged_:
     logging.warning("GMM EM did not converge in %d iterations", gmm.max_iter)
   return GaussianMixture(

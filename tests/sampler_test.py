@@ -107,3 +107,42 @@ def test_collapsed_codes_still_give_a_valid_gaussian():
   fitted = sampler.fit_gaussian(np.ones((50, 3)))
   assert np.all(np.isfinite(fitted.scale_tril))
   assert np.all(np.isfinite(fitted.log_prob(np.ones((2, 3)))))
+
+
+def test_collapsed_codes_fit_with_our_warning_not_sklearns(caplog):
+  import warnings  # pylint: disable=g-import-not-at-top
+  codes = np.repeat(np.eye(4)[:2], 50, axis=0)  # two distinct codes
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fitted = sampler.fit_gmm(codes, num_components=10)
+  assert not [w for w in caught if "sklearn" in w.filename]
+  assert "only 2 distinct codes for a 10-component GMM" in caplog.text
+  assert np.all(np.isfinite(fitted.scale_tril))
+
+
+def test_failed_gmm_fit_is_refitted_with_more_regularisation(monkeypatch,
+                                                             caplog):
+  calls = []
+  original = sk_mixture.GaussianMixture.fit
+
+  def fail_once(self, codes):
+    calls.append(self.reg_covar)
+    if len(calls) == 1:
+      raise ValueError("Fitting the mixture model failed because some "
+                       "components have ill-defined empirical covariance")
+    return original(self, codes)
+
+  monkeypatch.setattr(sk_mixture.GaussianMixture, "fit", fail_once)
+  _, codes = known_mixture_samples(300)
+  sampler.fit_gmm(codes, num_components=3)
+  assert len(calls) == 2 and calls[1] > calls[0]
+  assert "refitting with covariance regularisation" in caplog.text
+
+
+def test_gmm_that_cannot_be_fitted_is_a_clear_error(monkeypatch):
+  def always_fail(self, codes):
+    raise ValueError("ill-defined empirical covariance")
+
+  monkeypatch.setattr(sk_mixture.GaussianMixture, "fit", always_fail)
+  with pytest.raises(sampler.DensityFitError, match="--gmm_components"):
+    sampler.fit_gmm(np.random.default_rng(0).normal(size=(50, 2)), 3)
