@@ -11,6 +11,10 @@ Loss form used throughout rae_tf (see `regularizers.py`):
 with every term averaged over the batch. The authors' code uses
 `mean_pixels (x - x_hat)^2 + beta * mean_j z_j^2 + lambda * L_reg`, so the two
 agree when `embedding_weight = 2 * beta / latent_dim` and `reg_weight = lambda`.
+
+The baselines (vae, cvvae, wae, two_stage_vae; see `BASELINE_WEIGHTS`) use the
+same reconstruction term; `baseline_weights_from_authors` converts the KL / MMD
+weights of the authors' code, whose VAE loss sums the squared error over pixels.
 """
 
 from __future__ import annotations
@@ -23,6 +27,21 @@ from typing import Mapping, Optional
 from rae_tf.errors import ConfigError
 
 REGULARIZER_NAMES = ("none", "l2", "gp", "sn")
+
+# The baseline models and the loss weights each trains with (Config fields,
+# defaults in `DatasetPreset.baseline_weights`). They have no latent term
+# and no decoder regulariser: --reg is for the RAE family ("rae", "ae").
+BASELINE_WEIGHTS: dict[str, tuple[str, ...]] = {
+    "vae": ("kl_weight",),
+    "cvvae": ("kl_weight",),
+    "wae": ("mmd_weight",),
+    "two_stage_vae": ("kl_weight", "stage2_kl_weight"),
+}
+_RAE_WEIGHTS = ("embedding_weight", "reg_weight")
+_BASELINE_WEIGHT_NAMES = ("kl_weight", "mmd_weight", "stage2_kl_weight")
+# Second-stage epochs of the 2-stage VAE: the authors' 100, fewer on CPU.
+STAGE2_EPOCHS = 100
+STAGE2_CPU_EPOCHS = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +59,9 @@ class DatasetPreset:
     authors_lambda: decoder-regulariser weight per regulariser.
     cpu_width: channel multiplier used when no GPU is visible.
     cpu_epochs: epochs used when no GPU is visible.
+    baseline_weights: per baseline model, its loss weights by Config field
+      (this library's form; see `baseline_weights_from_authors`).
+    baseline_learning_rates: Adam learning rate per baseline model.
   """
 
   image_shape: tuple[int, int, int]
@@ -51,23 +73,74 @@ class DatasetPreset:
   authors_lambda: Mapping[str, float]
   cpu_width: float
   cpu_epochs: int
+  baseline_weights: Mapping[str, Mapping[str, float]]
+  baseline_learning_rates: Mapping[str, float]
 
 
 _MNIST_BETA = {"none": 5e-4, "l2": 1e-4, "gp": 1e-4, "sn": 0.009}
 _MNIST_LAMBDA = {"none": 0.0, "l2": 1e-7, "gp": 5e-8, "sn": 0.0}
+# The same on every dataset; the 2-stage VAE's stage 1 is trained as the VAE.
+_BASELINE_LEARNING_RATES = {"vae": 1e-4, "cvvae": 1e-4, "two_stage_vae": 1e-4,
+                            "wae": 1e-3}
+
+
+def baseline_weights_from_authors(
+    image_shape: tuple[int, int, int], *, vae_kl: float, cvvae_kl: float,
+    wae_mmd: float, stage2_kl: float,
+    wae_reconstruction_scale: float = 1.0) -> dict[str, dict[str, float]]:
+  """The baselines' weights in this library's loss form.
+
+  This library: mean_{h,w,c} (x - x_hat)^2 + weight * term. The authors' code:
+    VAE, CV-VAE (and 2-stage stage 1): per sample, Keras `mse` (mean over
+      channels) summed over the H x W pixels, + w KL; that is
+      H W [mean_{h,w,c} (x - x_hat)^2 + w / (H W) KL], and Adam is invariant
+      to the factor H W, so kl_weight = w / (H W).
+    WAE: mean_{h,w,c} (x - x_hat)^2 + w MMD, or (CelebA) that mean times
+      `wae_reconstruction_scale`, so mmd_weight = w / scale.
+    2-stage VAE stage 2: mean_j (z'_j - z'_hat_j)^2 + w KL: as given.
+
+  Args:
+    image_shape: (H, W, C).
+    vae_kl: the authors' VAE KL weight w.
+    cvvae_kl: the authors' CV-VAE KL weight.
+    wae_mmd: the authors' WAE MMD weight.
+    stage2_kl: the authors' second-stage KL weight.
+    wae_reconstruction_scale: the factor of the authors' WAE reconstruction
+      term over the per-pixel mean.
+
+  Returns:
+    Model name -> {Config field: weight}.
+  """
+  pixels = image_shape[0] * image_shape[1]
+  return {"vae": {"kl_weight": vae_kl / pixels},
+          "cvvae": {"kl_weight": cvvae_kl / pixels},
+          "wae": {"mmd_weight": wae_mmd / wae_reconstruction_scale},
+          "two_stage_vae": {"kl_weight": vae_kl / pixels,
+                            "stage2_kl_weight": stage2_kl}}
+
+
+# VAE KL, WAE MMD, 2-stage KL: PAPER.md; CV-VAE KL: the authors' released
+# configurations (0.0195 * 2, 9e-4, 0.01), which PAPER.md does not list.
+_MNIST_BASELINE_WEIGHTS = baseline_weights_from_authors(
+    (32, 32, 1), vae_kl=0.312, cvvae_kl=0.039, wae_mmd=0.03,
+    stage2_kl=1.5e-3)
 
 PRESETS: dict[str, DatasetPreset] = {
     "mnist": DatasetPreset(
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
         learning_rate=5e-4, epochs=100,
         authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
-        cpu_width=0.25, cpu_epochs=20),
+        cpu_width=0.25, cpu_epochs=20,
+        baseline_weights=_MNIST_BASELINE_WEIGHTS,
+        baseline_learning_rates=_BASELINE_LEARNING_RATES),
     # No paper values for Fashion-MNIST: it shares MNIST's net and weights.
     "fashion_mnist": DatasetPreset(
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
         learning_rate=5e-4, epochs=100,
         authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
-        cpu_width=0.25, cpu_epochs=5),
+        cpu_width=0.25, cpu_epochs=5,
+        baseline_weights=_MNIST_BASELINE_WEIGHTS,
+        baseline_learning_rates=_BASELINE_LEARNING_RATES),
     "cifar10": DatasetPreset(
         image_shape=(32, 32, 3), architecture="conv32", latent_dim=128,
         learning_rate=5e-4, epochs=100,
@@ -75,13 +148,24 @@ PRESETS: dict[str, DatasetPreset] = {
         # The released CIFAR GP weight is 0, which disables the penalty; we
         # use the MNIST/CelebA order of magnitude instead.
         authors_lambda={"none": 0.0, "l2": 1e-6, "gp": 1e-7, "sn": 0.0},
-        cpu_width=0.25, cpu_epochs=5),
+        cpu_width=0.25, cpu_epochs=5,
+        baseline_weights=baseline_weights_from_authors(
+            (32, 32, 3), vae_kl=0.024, cvvae_kl=9e-4, wae_mmd=0.006,
+            stage2_kl=1e-3),
+        baseline_learning_rates=_BASELINE_LEARNING_RATES),
     "celeba": DatasetPreset(
         image_shape=(64, 64, 3), architecture="conv64", latent_dim=64,
         learning_rate=1e-3, epochs=70,
         authors_beta={"none": 1e-4, "l2": 1e-4, "gp": 1e-4, "sn": 2.4e-3},
         authors_lambda={"none": 0.0, "l2": 1e-7, "gp": 1e-7, "sn": 0.0},
-        cpu_width=0.125, cpu_epochs=2),
+        cpu_width=0.125, cpu_epochs=2,
+        # The authors' CelebA WAE reconstruction is 0.05 sum_{h,w,c}
+        # (x - x_hat)^2 (the WAE paper's), 0.05 * 64 * 64 * 3 = 614.4 times
+        # the per-pixel mean.
+        baseline_weights=baseline_weights_from_authors(
+            (64, 64, 3), vae_kl=0.09, cvvae_kl=0.01, wae_mmd=100.0,
+            stage2_kl=2e-3, wae_reconstruction_scale=0.05 * 64 * 64 * 3),
+        baseline_learning_rates=_BASELINE_LEARNING_RATES),
 }
 
 
@@ -122,6 +206,16 @@ class Config:
     lr_patience: epochs without validation improvement before halving the
       learning rate.
     max_train_examples: use only the first N training examples (None = all).
+    deterministic: make TF ops deterministic (bitwise-reproducible runs,
+      slower on some ops).
+    kl_weight: weight of KL(q(z|x) || N(0, I)) (vae, cvvae, two_stage_vae).
+    mmd_weight: weight of the MMD to N(0, I) (wae).
+    constant_sigma: the fixed posterior standard deviation (cvvae).
+    stage2_kl_weight: weight of the second stage's KL (two_stage_vae).
+    stage2_epochs: epochs of the second stage on the training codes
+      (two_stage_vae; the authors' 100 on GPU, fewer on CPU).
+    stage2_learning_rate: Adam learning rate of the second stage
+      (two_stage_vae; the authors' 1e-4).
   """
 
   dataset: str
@@ -140,6 +234,13 @@ class Config:
   gmm_components: int = 10
   lr_patience: int = 5
   max_train_examples: Optional[int] = None
+  deterministic: bool = False
+  kl_weight: float = 0.0
+  mmd_weight: float = 0.0
+  constant_sigma: float = 0.7
+  stage2_kl_weight: float = 0.0
+  stage2_epochs: int = STAGE2_CPU_EPOCHS
+  stage2_learning_rate: float = 1e-4
 
   def __post_init__(self):
     if self.dataset not in PRESETS:
@@ -149,17 +250,18 @@ class Config:
       raise ConfigError(
           f"reg must be one of {list(REGULARIZER_NAMES)}; got {self.reg!r}")
     for name in ("latent_dim", "epochs", "batch_size", "gmm_components",
-                 "lr_patience"):
+                 "lr_patience", "stage2_epochs"):
       value = getattr(self, name)
       if not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-    for name in ("embedding_weight", "reg_weight"):
+    for name in ("embedding_weight", "reg_weight", *_BASELINE_WEIGHT_NAMES):
       value = getattr(self, name)
       if not 0 <= value < math.inf:  # also rejects NaN
         raise ConfigError(f"{name} must be finite and >= 0; got {value!r}")
-    if not 0 < self.learning_rate < math.inf:
-      raise ConfigError(
-          f"learning_rate must be > 0; got {self.learning_rate!r}")
+    for name in ("learning_rate", "stage2_learning_rate", "constant_sigma"):
+      value = getattr(self, name)
+      if not 0 < value < math.inf:  # also rejects NaN
+        raise ConfigError(f"{name} must be > 0 and finite; got {value!r}")
     if not 0 < self.width <= 8:
       raise ConfigError(f"width must be in (0, 8]; got {self.width!r}")
     if self.max_train_examples is not None and self.max_train_examples < 1:
@@ -211,10 +313,12 @@ def make_config(dataset: str = "mnist",
 
   Args:
     dataset: key of `PRESETS`.
-    model: "ae" forces a zero latent weight and no regulariser; any other
+    model: "ae" forces a zero latent weight and no regulariser; a baseline
+      (a key of `BASELINE_WEIGHTS`) takes the preset's weights and learning
+      rate for that model, with no latent weight nor regulariser; any other
       model takes the preset's weights for `reg`.
-    reg: decoder regulariser name.
-    gpu_available: picks the paper's width/epochs (True) or the preset's
+    reg: decoder regulariser name; only the RAE family ("rae") uses one.
+    gpu_available: picks the paper's width/epochs/stage2_epochs (True) or
       CPU-sized ones (False) when `overrides` gives none.
     **overrides: any `Config` field; a value of None means "use the default".
 
@@ -222,8 +326,9 @@ def make_config(dataset: str = "mnist",
     A validated Config.
 
   Raises:
-    ConfigError: on unknown names, out-of-range values, or a plain AE asked
-      for a latent term or a regulariser.
+    ConfigError: on unknown names, out-of-range values, a plain AE or a
+      baseline asked for a regulariser, or a nonzero weight of a loss term
+      the model does not have (e.g. --model=wae --kl_weight=1).
   """
   if dataset not in PRESETS:
     raise ConfigError(
@@ -248,16 +353,37 @@ def make_config(dataset: str = "mnist",
             f"--model=ae trains without latent term or regulariser; got "
             f"--{name}={overrides[name]}. Use --model=rae for a weighted "
             "latent term.")
-    embedding_weight, reg_weight = 0.0, 0.0
+    used_weights = ()
+    model_defaults = dict(embedding_weight=0.0, reg_weight=0.0)
+  elif model in BASELINE_WEIGHTS:
+    if reg != "none":
+      raise ConfigError(
+          f"--reg is a choice of the RAE family; --model={model} has no "
+          f"decoder regulariser; got --reg={reg}. Leave --reg at none, or use "
+          f"--model=rae --reg={reg}.")
+    used_weights = BASELINE_WEIGHTS[model]
+    model_defaults = dict(
+        embedding_weight=0.0, reg_weight=0.0,
+        learning_rate=preset.baseline_learning_rates[model],
+        **preset.baseline_weights[model])
   else:
-    embedding_weight = embedding_weight_from_authors(
-        preset.authors_beta[reg], latent_dim)
-    reg_weight = preset.authors_lambda[reg]
+    used_weights = _RAE_WEIGHTS
+    model_defaults = dict(
+        embedding_weight=embedding_weight_from_authors(
+            preset.authors_beta[reg], latent_dim),
+        reg_weight=preset.authors_lambda[reg])
+  for name in (*_RAE_WEIGHTS, *_BASELINE_WEIGHT_NAMES):
+    if name not in used_weights and overrides.get(name, 0.0) != 0.0:
+      raise ConfigError(
+          f"--model={model} has no {name} term; got --{name}="
+          f"{overrides[name]}. Its weights: "
+          f"{', '.join(used_weights) or 'none (reconstruction only)'}.")
   defaults = dict(
       dataset=dataset, model=model, reg=reg, latent_dim=latent_dim,
-      embedding_weight=embedding_weight, reg_weight=reg_weight,
       epochs=preset.epochs if gpu_available else preset.cpu_epochs,
       batch_size=100, learning_rate=preset.learning_rate,
-      width=1.0 if gpu_available else preset.cpu_width)
+      width=1.0 if gpu_available else preset.cpu_width,
+      stage2_epochs=STAGE2_EPOCHS if gpu_available else STAGE2_CPU_EPOCHS)
+  defaults.update(model_defaults)
   defaults.update(overrides)
   return Config(**defaults)

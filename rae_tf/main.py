@@ -22,11 +22,14 @@ from absl import logging
 from rae_tf import config as config_lib
 from rae_tf import errors
 
-_MODEL_NAMES = ("rae", "ae")  # must match models.MODELS (tested)
+# must match models.MODELS (tested)
+_MODEL_NAMES = ("rae", "ae", "vae", "cvvae", "wae", "two_stage_vae")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "rae", _MODEL_NAMES,
-                  "rae: RAE objective; ae: plain autoencoder.")
+                  "rae: RAE objective; ae: plain autoencoder; baselines: vae, "
+                  "cvvae (constant-variance VAE), wae (WAE-MMD), "
+                  "two_stage_vae (Dai & Wipf).")
 flags.DEFINE_enum("dataset", "mnist", sorted(config_lib.PRESETS), "Dataset.")
 flags.DEFINE_enum("reg", "none", config_lib.REGULARIZER_NAMES,
                   "Decoder regulariser: none (plain RAE), l2, gp, sn.")
@@ -56,6 +59,29 @@ flags.DEFINE_integer("lr_patience", 5,
                      "Epochs without validation gain before halving the LR.")
 flags.DEFINE_integer("max_train_examples", None,
                      "Train on the first N training images only.")
+flags.DEFINE_bool("deterministic", False,
+                  "Deterministic TF ops: bitwise-reproducible (and resumable "
+                  "to the same weights) runs, at some speed cost.")
+flags.DEFINE_float("kl_weight", None,
+                   "Weight of the KL term (vae, cvvae, two_stage_vae). "
+                   "Default: the paper's, converted to the per-pixel mean "
+                   "reconstruction term.")
+flags.DEFINE_float("mmd_weight", None,
+                   "Weight of the MMD term (wae). Default: the paper's, "
+                   "converted likewise.")
+flags.DEFINE_float("constant_sigma", None,
+                   "Posterior standard deviation of --model=cvvae. "
+                   "Default: 0.7.")
+flags.DEFINE_float("stage2_kl_weight", None,
+                   "KL weight of the second stage of --model=two_stage_vae. "
+                   "Default: the paper's.")
+flags.DEFINE_integer("stage2_epochs", None,
+                     "Epochs of the second stage of --model=two_stage_vae "
+                     "on the training codes. Default: the authors' 100 on "
+                     "GPU, 20 on CPU.")
+flags.DEFINE_float("stage2_learning_rate", None,
+                   "Adam learning rate of the second stage of "
+                   "--model=two_stage_vae. Default: the authors' 1e-4.")
 
 
 def _gpu_available() -> bool:
@@ -74,7 +100,12 @@ def config_from_flags() -> config_lib.Config:
       width=FLAGS.width, data_dir=FLAGS.data_dir, seed=FLAGS.seed,
       sn_encoder=FLAGS.sn_encoder, gmm_components=FLAGS.gmm_components,
       lr_patience=FLAGS.lr_patience,
-      max_train_examples=FLAGS.max_train_examples)
+      max_train_examples=FLAGS.max_train_examples,
+      kl_weight=FLAGS.kl_weight, mmd_weight=FLAGS.mmd_weight,
+      constant_sigma=FLAGS.constant_sigma,
+      stage2_kl_weight=FLAGS.stage2_kl_weight,
+      stage2_epochs=FLAGS.stage2_epochs,
+      stage2_learning_rate=FLAGS.stage2_learning_rate)
 
 
 def main(argv):

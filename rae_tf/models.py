@@ -10,6 +10,7 @@ library relies on:
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
 import keras
@@ -204,10 +205,26 @@ def build_regularized_autoencoder(
       name=f"{config.model}_{config.reg}")
 
 
+def _imported_on_use(module: str, builder: str):
+  """`rae_tf.<module>.<builder>`, imported when first called.
+
+  The baselines subclass `Autoencoder`, so their modules import this one;
+  importing them here at load time would be circular.
+  """
+  def build(config: config_lib.Config) -> keras.Model:
+    return getattr(importlib.import_module(f"rae_tf.{module}"), builder)(config)
+  build.__name__ = builder
+  return build
+
+
 # --model value -> builder(config) -> keras.Model with the interface above.
 MODELS: dict[str, Callable[[config_lib.Config], keras.Model]] = {
     "rae": build_regularized_autoencoder,
     "ae": build_regularized_autoencoder,
+    "vae": _imported_on_use("vae", "build_vae"),
+    "cvvae": _imported_on_use("vae", "build_constant_variance_vae"),
+    "wae": _imported_on_use("wae", "build_wasserstein_autoencoder"),
+    "two_stage_vae": _imported_on_use("two_stage", "build_two_stage_vae"),
 }
 
 

@@ -1,0 +1,252 @@
+"""Two-stage VAE baseline (Dai & Wipf 2019) on the paper's nets.
+
+Stage 1 is the VAE of vae.py, trained on images. Its posterior means z of
+the training set do not follow the prior N(0, I), so decoding prior samples
+gives poor images. Stage 2 is a second VAE, trained after stage 1 on the
+standardised means z' = (z - m) / s (m, s: per-dimension mean and standard
+deviation of the training means), with MLP networks, latent size d and
+prior p(u) = N(0, I):
+
+    encoder  z' -> Dense(1024) ReLU -> Dense(1024) ReLU
+                -> mean Dense(d), log sigma = 5 tanh(Dense(d))
+    decoder  u  -> Dense(1024) ReLU -> Dense(1024) ReLU -> Dense(d), linear
+    loss     mean_j (z'_j - z'_hat_j)^2 + stage2_kl_weight * KL(q(u|z') || p(u))
+
+as in the authors' code (Adam 1e-4, batches of 64, 100 epochs; they also held
+out 10% of the codes to halve the learning rate on plateaus, which we do not).
+
+Sampling (`SecondStageSampler.sample`, the exported `sample` signature):
+u ~ N(0, I) -> the stage-2 decoder's mean z'_hat -> z = s * z'_hat + m
+-> the stage-1 decoder.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from rae_tf import config as config_lib
+from rae_tf import sampler as sampler_lib
+from rae_tf import vae
+
+# The authors' second stage: MLPs of 1024 units, Adam on batches of 64.
+SECOND_STAGE_HIDDEN_UNITS = 1024
+SECOND_STAGE_BATCH_SIZE = 64
+# Floor of the standard deviation used to standardise a code dimension, so a
+# collapsed (constant) dimension does not divide by zero.
+MIN_CODE_SCALE = 1e-6
+
+
+def build_second_stage_networks(
+    latent_dim: int, hidden_units: int = SECOND_STAGE_HIDDEN_UNITS
+) -> tuple[keras.Model, keras.Model]:
+  """The stage-2 MLPs.
+
+  Args:
+    latent_dim: d, the size of both the stage-1 codes and of u.
+    hidden_units: width of the two hidden ReLU layers of each MLP.
+
+  Returns:
+    (encoder z' (B, d) -> {"mean": (B, d), "log_scale": (B, d)},
+     decoder u (B, d) -> z'_hat (B, d)).
+  """
+  def hidden(x):
+    for _ in range(2):
+      x = keras.layers.Dense(hidden_units, activation="relu")(x)
+    return x
+
+  codes = keras.Input(shape=(latent_dim,), name="codes")
+  features = hidden(codes)
+  encoder = keras.Model(
+      codes, {"mean": keras.layers.Dense(latent_dim, name="mean")(features),
+              "log_scale": vae.log_scale_head(features, latent_dim)},
+      name="second_stage_encoder")
+  noise = keras.Input(shape=(latent_dim,), name="noise")
+  decoder = keras.Model(noise, keras.layers.Dense(latent_dim)(hidden(noise)),
+                        name="second_stage_decoder")
+  return encoder, decoder
+
+
+@keras.saving.register_keras_serializable(package="rae_tf")
+class SecondStageSampler(keras.layers.Layer):
+  """Draws stage-1 codes through the stage-2 decoder; holds its weights.
+
+  `sample(num_samples, seed)` returns (n, d) codes. The decoder and the
+  de-standardisation (code_mean m, code_scale s: non-trainable weights) are
+  tracked, so `keras.export.ExportArchive` saves them with the model.
+  """
+
+  def __init__(self, decoder: keras.Model, **kwargs):
+    """Creates the layer with m = 0, s = 1 (see `fit_second_stage`).
+
+    Args:
+      decoder: the stage-2 decoder, u (B, d_u) -> z'_hat (B, d).
+      **kwargs: passed to keras.layers.Layer.
+    """
+    super().__init__(**kwargs)
+    self.decoder = decoder
+    self.noise_dim = decoder.input_shape[-1]
+    self.latent_dim = decoder.output_shape[-1]
+    self.code_mean = self.add_weight(
+        shape=(self.latent_dim,), initializer="zeros", trainable=False,
+        name="code_mean")
+    self.code_scale = self.add_weight(
+        shape=(self.latent_dim,), initializer="ones", trainable=False,
+        name="code_scale")
+    self.built = True
+
+  def destandardise(self, standardised_codes):
+    """z = s * z' + m, (n, d)."""
+    return standardised_codes * self.code_scale + self.code_mean
+
+  def sample(self, num_samples, seed) -> tf.Tensor:
+    """Draws `num_samples` codes; the same integer `seed` gives the same ones.
+
+    Args:
+      num_samples: scalar int, n.
+      seed: scalar int.
+
+    Returns:
+      (n, d) float32 stage-1 codes.
+    """
+    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
+    noise = tf.random.stateless_normal(
+        tf.stack([tf.cast(num_samples, tf.int32), self.noise_dim]),
+        seed=tf.concat([seed, seed + 1], axis=0))  # (n, d_u), u ~ N(0, I)
+    return self.destandardise(self.decoder(noise, training=False))
+
+  def get_config(self):
+    return {**super().get_config(),
+            "decoder": keras.saving.serialize_keras_object(self.decoder)}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    config["decoder"] = keras.saving.deserialize_keras_object(
+        config["decoder"])
+    return cls(**config)
+
+
+def fit_second_stage(codes: np.ndarray,
+                     kl_weight: float,
+                     epochs: int,
+                     learning_rate: float,
+                     batch_size: int = SECOND_STAGE_BATCH_SIZE,
+                     hidden_units: int = SECOND_STAGE_HIDDEN_UNITS,
+                     seed: int | None = None) -> SecondStageSampler:
+  """Trains the stage-2 VAE on standardised codes; returns its sampler.
+
+  Args:
+    codes: (N, d) stage-1 posterior means of the training set.
+    kl_weight: weight of the stage-2 KL term.
+    epochs: passes over the codes.
+    learning_rate: Adam learning rate.
+    batch_size: codes per step.
+    hidden_units: width of the MLPs' hidden layers.
+    seed: seed of the shuffling and of the reparameterisation noise.
+
+  Returns:
+    A SecondStageSampler holding the trained decoder and (m, s).
+
+  Raises:
+    sampler_lib.DensityFitError: codes that are not a finite (N, d) array
+      with N >= 2.
+  """
+  codes = np.asarray(codes, np.float32)
+  if codes.ndim != 2 or len(codes) < 2 or not np.all(np.isfinite(codes)):
+    raise sampler_lib.DensityFitError(
+        "the second stage needs at least 2 finite (N, d) codes; got shape "
+        f"{codes.shape}, finite: {bool(np.all(np.isfinite(codes)))}")
+  code_mean = codes.mean(axis=0)
+  code_scale = np.maximum(codes.std(axis=0), MIN_CODE_SCALE)
+  standardised = (codes - code_mean) / code_scale  # (N, d)
+
+  encoder, decoder = build_second_stage_networks(codes.shape[1],
+                                                 hidden_units)
+  second_stage = vae.VariationalAutoencoder(
+      encoder, decoder, kl_weight=kl_weight, seed=seed, name="second_stage")
+  second_stage.compile(optimizer=keras.optimizers.Adam(learning_rate))
+  batches = (tf.data.Dataset.from_tensor_slices(standardised)
+             .shuffle(len(standardised), seed=seed)
+             .batch(batch_size))
+  history = second_stage.fit(batches, epochs=epochs, shuffle=False, verbose=0)
+  logging.info("second stage after %d epochs: %s", epochs,
+               {name: round(values[-1], 6)
+                for name, values in history.history.items()})
+
+  code_sampler = SecondStageSampler(decoder, name="two_stage_sampler")
+  code_sampler.code_mean.assign(code_mean)
+  code_sampler.code_scale.assign(code_scale)
+  return code_sampler
+
+
+@keras.saving.register_keras_serializable(package="rae_tf")
+class TwoStageVAE(vae.VariationalAutoencoder):
+  """Stage 1 (a VAE on images) whose code sampler is a trained stage 2.
+
+  The Keras model (and its checkpoint) is stage 1; `fit_code_sampler`
+  trains stage 2 on the training means and returns it as the sampler of
+  the exported `sample` signature.
+  """
+
+  def __init__(self,
+               encoder: keras.Model,
+               decoder: keras.Model,
+               kl_weight: float = 1.0,
+               stage2_kl_weight: float = 1.0,
+               stage2_epochs: int = 1,
+               stage2_learning_rate: float = 1e-4,
+               stage2_batch_size: int = SECOND_STAGE_BATCH_SIZE,
+               stage2_hidden_units: int = SECOND_STAGE_HIDDEN_UNITS,
+               seed: int | None = None,
+               **kwargs):
+    """Creates stage 1 and records how to train stage 2.
+
+    Args:
+      encoder: x -> {"mean": (B, d), "log_scale": (B, d)}.
+      decoder: D, (B, d) -> (B, H, W, C).
+      kl_weight: weight of the stage-1 KL term.
+      stage2_kl_weight: weight of the stage-2 KL term.
+      stage2_epochs: stage-2 passes over the training codes.
+      stage2_learning_rate: stage-2 Adam learning rate.
+      stage2_batch_size: stage-2 codes per step.
+      stage2_hidden_units: width of the stage-2 MLPs.
+      seed: seed of both stages' noise and of the stage-2 shuffling.
+      **kwargs: passed to keras.Model.
+    """
+    super().__init__(encoder, decoder, kl_weight=kl_weight, seed=seed,
+                     **kwargs)
+    self.stage2_kl_weight = float(stage2_kl_weight)
+    self.stage2_epochs = int(stage2_epochs)
+    self.stage2_learning_rate = float(stage2_learning_rate)
+    self.stage2_batch_size = int(stage2_batch_size)
+    self.stage2_hidden_units = int(stage2_hidden_units)
+
+  def fit_code_sampler(self, codes: np.ndarray) -> SecondStageSampler:
+    """Trains stage 2 on the (N, d) training means; returns its sampler."""
+    return fit_second_stage(
+        codes, kl_weight=self.stage2_kl_weight, epochs=self.stage2_epochs,
+        learning_rate=self.stage2_learning_rate,
+        batch_size=self.stage2_batch_size,
+        hidden_units=self.stage2_hidden_units, seed=self.seed)
+
+  def get_config(self):
+    return {**super().get_config(),
+            "stage2_kl_weight": self.stage2_kl_weight,
+            "stage2_epochs": self.stage2_epochs,
+            "stage2_learning_rate": self.stage2_learning_rate,
+            "stage2_batch_size": self.stage2_batch_size,
+            "stage2_hidden_units": self.stage2_hidden_units}
+
+
+def build_two_stage_vae(config: config_lib.Config) -> TwoStageVAE:
+  """Stage 1 on the paper's nets; stage 2 as `config.stage2_*` say."""
+  encoder, decoder = vae.build_networks(config)
+  return TwoStageVAE(
+      encoder, decoder,
+      kl_weight=config.kl_weight, stage2_kl_weight=config.stage2_kl_weight,
+      stage2_epochs=config.stage2_epochs,
+      stage2_learning_rate=config.stage2_learning_rate, seed=config.seed,
+      name=config.model)

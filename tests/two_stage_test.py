@@ -1,0 +1,143 @@
+"""The 2-stage VAE's second stage: sampler, training, export."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rae_tf import config as config_lib
+from rae_tf import export
+from rae_tf import models
+from rae_tf import sampler as sampler_lib
+from rae_tf import two_stage
+
+MEAN = np.array([1.0, -2.0, 3.0], np.float32)
+SCALE = np.array([0.5, 2.0, 10.0], np.float32)
+
+
+def identity_sampler():
+  """A sampler whose stage-2 decoder is the identity: z = s * u + m."""
+  noise = keras.Input(shape=(3,))
+  decoder = keras.Model(noise, keras.layers.Dense(
+      3, kernel_initializer="identity", bias_initializer="zeros")(noise))
+  code_sampler = two_stage.SecondStageSampler(decoder)
+  code_sampler.code_mean.assign(MEAN)
+  code_sampler.code_scale.assign(SCALE)
+  return code_sampler
+
+
+def test_sampler_destandardises_the_decoder_output():
+  code_sampler = identity_sampler()
+  codes = code_sampler.sample(20_000, 3).numpy()
+  # By construction: u ~ N(0, I) from the stateless seed (3, 4), z = s u + m.
+  noise = tf.random.stateless_normal((20_000, 3), seed=[3, 4]).numpy()
+  np.testing.assert_allclose(codes, SCALE * noise + MEAN, rtol=1e-6,
+                             atol=1e-6)
+  # Hence the samples have the stored mean and standard deviation.
+  np.testing.assert_allclose(codes.mean(0), MEAN,
+                             atol=4 * SCALE.max() / np.sqrt(20_000))
+  np.testing.assert_allclose(codes.std(0), SCALE, rtol=0.03)
+
+
+def test_sampler_is_reproducible_from_its_seed():
+  code_sampler = identity_sampler()
+  np.testing.assert_array_equal(code_sampler.sample(5, 7).numpy(),
+                                code_sampler.sample(5, 7).numpy())
+  assert not np.array_equal(code_sampler.sample(5, 7).numpy(),
+                            code_sampler.sample(5, 8).numpy())
+
+
+def test_sampler_config_round_trip():
+  code_sampler = identity_sampler()
+  clone = two_stage.SecondStageSampler.from_config(code_sampler.get_config())
+  clone.set_weights(code_sampler.get_weights())
+  np.testing.assert_array_equal(clone.sample(4, 1).numpy(),
+                                code_sampler.sample(4, 1).numpy())
+
+
+def test_second_stage_stores_the_code_statistics_and_learns():
+  rng = np.random.default_rng(0)
+  mean, scale = np.array([5.0, -3.0]), np.array([2.0, 0.5])
+  codes = (rng.normal(size=(2000, 2)) * scale + mean).astype(np.float32)
+  keras.utils.set_random_seed(0)
+  # KL weight 0.1 on standardised codes: per dimension, mean squared error
+  # + 0.1 KL is a Gaussian decoder of variance 0.1 d / 2 = 0.1, so the codes'
+  # unit variance splits 0.9 signal / 0.1 noise and decoded prior samples
+  # have a standard deviation of ~sqrt(0.9) s. (The paper's 1.5e-3 leaves
+  # q(u) far from N(0, I) after a few epochs: a weak test of the sampler.)
+  code_sampler = two_stage.fit_second_stage(
+      codes, kl_weight=0.1, epochs=10, learning_rate=1e-3, hidden_units=64,
+      seed=0)
+  assert code_sampler.built
+  np.testing.assert_allclose(code_sampler.code_mean.numpy(), codes.mean(0),
+                             rtol=1e-5)
+  np.testing.assert_allclose(code_sampler.code_scale.numpy(), codes.std(0),
+                             rtol=1e-5)
+  samples = code_sampler.sample(5000, 1).numpy()
+  assert samples.shape == (5000, 2)
+  # Trained, the decoded prior samples land on the codes' distribution.
+  np.testing.assert_array_less(np.abs(samples.mean(0) - mean), 0.15 * scale)
+  np.testing.assert_allclose(samples.std(0), np.sqrt(0.9) * scale, rtol=0.1)
+
+
+def test_second_stage_survives_a_collapsed_dimension():
+  codes = np.random.default_rng(1).normal(size=(100, 2)).astype(np.float32)
+  codes[:, 1] = 0.25  # an inactive VAE dimension: constant mean
+  code_sampler = two_stage.fit_second_stage(
+      codes, kl_weight=1e-3, epochs=1, learning_rate=1e-3, hidden_units=8)
+  samples = code_sampler.sample(10, 0).numpy()
+  assert np.all(np.isfinite(samples))
+  np.testing.assert_allclose(samples[:, 1], 0.25, atol=1e-4)
+
+
+@pytest.mark.parametrize("codes", [
+    np.zeros((1, 3)), np.zeros((5,)), np.full((4, 2), np.nan)])
+def test_second_stage_rejects_unusable_codes(codes):
+  with pytest.raises(sampler_lib.DensityFitError, match="second stage"):
+    two_stage.fit_second_stage(codes, kl_weight=1e-3, epochs=1,
+                               learning_rate=1e-3)
+
+
+@pytest.fixture(scope="module")
+def trained_pair():
+  """A tiny 2-stage VAE and its trained second stage."""
+  config = config_lib.make_config("mnist", "two_stage_vae", width=0.0625,
+                                  stage2_epochs=2, stage2_learning_rate=1e-3)
+  model = models.build_model(config)
+  codes = np.random.default_rng(2).normal(size=(256, 16)).astype(np.float32)
+  return model, model.fit_code_sampler(codes)
+
+
+def test_fit_code_sampler_uses_the_configured_second_stage(trained_pair):
+  model, code_sampler = trained_pair
+  assert isinstance(code_sampler, two_stage.SecondStageSampler)
+  assert code_sampler.built and code_sampler.name == "two_stage_sampler"
+  assert (model.stage2_epochs, model.stage2_learning_rate) == (2, 1e-3)
+  # The paper's MLP: two hidden ReLU layers of 1024 units, then Dense(d).
+  dense = [layer for layer in code_sampler.decoder.layers
+           if isinstance(layer, keras.layers.Dense)]
+  assert [layer.units for layer in dense] == [1024, 1024, 16]
+
+
+def test_exported_sample_signature_runs_both_stages(trained_pair, tmp_path):
+  model, code_sampler = trained_pair
+  version_dir = export.export_model(model, code_sampler, str(tmp_path),
+                                    "mnist_two_stage_vae", (32, 32, 1), 16)
+  assert os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
+  loaded = tf.saved_model.load(version_dir)
+  outputs = loaded.signatures["sample"](num_samples=tf.constant(4),
+                                        seed=tf.constant(5, tf.int64))
+  expected_codes = code_sampler.sample(4, 5).numpy()
+  np.testing.assert_allclose(outputs["codes"].numpy(), expected_codes,
+                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+      outputs["images"].numpy(),
+      model.decoder(expected_codes, training=False).numpy(), rtol=1e-5,
+      atol=1e-5)
+  # The de-standardisation travels with the SavedModel's variables.
+  saved = {v.name.split(":")[0].split("/")[-1]: v.numpy()
+           for v in loaded.variables}
+  np.testing.assert_array_equal(saved["code_scale"],
+                                code_sampler.code_scale.numpy())
