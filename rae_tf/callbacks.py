@@ -1,7 +1,8 @@
-"""Training callbacks: NaN guard, TensorBoard images, best weights, speed."""
+"""Training callbacks: NaN guard, TensorBoard images, checkpoints, speed."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -11,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from rae_tf import errors
+from rae_tf import files
 from rae_tf import sampler as sampler_lib
 from rae_tf import visualize
 
@@ -132,3 +134,74 @@ class TrainingThroughput(keras.callbacks.Callback):
 
   def on_epoch_end(self, epoch, logs=None):
     self.on_test_begin()  # epochs without validation
+
+
+class ResumeCheckpoint(keras.callbacks.Callback):
+  """Saves everything needed to continue training after a kill, each epoch.
+
+  The directory holds `epoch-NNNN.weights.h5` (model and optimizer state,
+  learning rate included) and `state.json`, which names the weights file and
+  stores what `save_weights` does not: the epoch, the model's random-probe
+  seed state, the last epoch's logs and the states of the plateau and
+  best-weights callbacks. The weights are written first and `state.json` is
+  then replaced atomically, so whenever the process dies, `state.json` names
+  a complete checkpoint.
+  """
+
+  STATE = "state.json"
+
+  def __init__(self, directory: str,
+               plateau: keras.callbacks.ReduceLROnPlateau,
+               best: BestWeightsCheckpoint):
+    super().__init__()
+    self.directory = directory
+    self.plateau = plateau
+    self.best = best
+    self.last_logs = {}
+
+  @classmethod
+  def exists(cls, directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, cls.STATE))
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.last_logs = {k: float(v) for k, v in (logs or {}).items()}
+    os.makedirs(self.directory, exist_ok=True)
+    name = f"epoch-{epoch + 1:04d}.weights.h5"
+    tmp = os.path.join(self.directory, "tmp.weights.h5")
+    self.model.save_weights(tmp)
+    os.replace(tmp, os.path.join(self.directory, name))
+    state = {
+        "epoch": epoch + 1,
+        "weights": name,
+        "seed_state": self.model.seed_generator.state.numpy().tolist(),
+        "logs": self.last_logs,
+        "plateau": {"wait": self.plateau.wait, "best": self.plateau.best,
+                    "cooldown_counter": self.plateau.cooldown_counter},
+        "best": {"value": self.best.best, "epoch": self.best.best_epoch},
+    }
+    files.atomic_write_text(os.path.join(self.directory, self.STATE),
+                            json.dumps(state))
+    for old in os.listdir(self.directory):
+      if old.startswith("epoch-") and old != name:
+        os.remove(os.path.join(self.directory, old))
+
+  def restore(self) -> int:
+    """Loads the saved state into the model and callbacks.
+
+    Call after `compile` and before `fit`.
+
+    Returns:
+      The number of finished epochs, `fit`'s `initial_epoch`.
+    """
+    with open(os.path.join(self.directory, self.STATE)) as f:
+      state = json.load(f)
+    self.model.optimizer.build(self.model.trainable_variables)
+    self.model.load_weights(os.path.join(self.directory, state["weights"]))
+    self.model.seed_generator.state.assign(
+        np.array(state["seed_state"], self.model.seed_generator.state.dtype))
+    for key, value in state["plateau"].items():
+      setattr(self.plateau, key, value)
+    self.best.best = state["best"]["value"]
+    self.best.best_epoch = state["best"]["epoch"]
+    self.last_logs = state["logs"]
+    return state["epoch"]

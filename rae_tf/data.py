@@ -13,6 +13,7 @@ the file and the fix.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -184,3 +185,37 @@ def batched(images: tf.data.Dataset,
     images = images.shuffle(shuffle_buffer, seed=shuffle_seed,
                             reshuffle_each_iteration=True)
   return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_batches(images: tf.data.Dataset,
+                  batch_size: int,
+                  seed: int,
+                  first_epoch: int,
+                  epochs: int,
+                  shuffle_buffer: int = 10_000) -> tf.data.Dataset:
+  """Training batches for epochs `first_epoch .. epochs - 1`, back to back.
+
+  Epoch e is shuffled with seed (seed, e), so its order depends only on the
+  seed and the epoch number: a run resumed at epoch e in a new process sees
+  the same batches as an uninterrupted one. Batches never straddle epochs;
+  pass `steps_per_epoch = ceil(N / batch_size)` to `fit`.
+
+  Args:
+    images: dataset of (H, W, C) float32 images.
+    batch_size: B.
+    seed: base shuffle seed.
+    first_epoch: first epoch to produce (0 for a fresh run).
+    epochs: one past the last epoch.
+    shuffle_buffer: shuffle window, in images.
+
+  Returns:
+    Dataset of (B, H, W, C) float32 batches (the last of each epoch may be
+    smaller).
+  """
+  if first_epoch >= epochs:
+    return images.take(0).batch(batch_size)
+  parts = [images.shuffle(shuffle_buffer, seed=(seed * 1_000_003 + epoch),
+                          reshuffle_each_iteration=False).batch(batch_size)
+           for epoch in range(first_epoch, epochs)]
+  return functools.reduce(tf.data.Dataset.concatenate, parts).prefetch(
+      tf.data.AUTOTUNE)

@@ -4,6 +4,8 @@ The work directory of a run holds:
   config.json, flags.txt         the configuration (flags.txt is a flagfile)
   tensorboard/                   losses, learning rate, image grids per epoch
   checkpoints/best.weights.h5    the best-validation weights
+  checkpoints/resume/            last epoch's full state: rerunning the same
+                                 command continues an interrupted run
   samplers/{gaussian,gmm}.npz    ex-post densities fitted on training codes
   images/*.png                   reconstructions, samples, interpolations
   export/<run_name>/<version>/   SavedModel for TF Serving
@@ -13,6 +15,7 @@ The work directory of a run holds:
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -25,6 +28,7 @@ from absl import logging
 from rae_tf import callbacks as callbacks_lib
 from rae_tf import config as config_lib
 from rae_tf import data
+from rae_tf import errors
 from rae_tf import export
 from rae_tf import files
 from rae_tf import models
@@ -81,6 +85,34 @@ def _floats(logs: dict) -> dict:
   return {key: float(value) for key, value in logs.items()}
 
 
+def _open_workdir(workdir: str, config: config_lib.Config, overwrite: bool,
+                  resume_dir: str) -> bool:
+  """Prepares `workdir`; True if it holds an unfinished run to resume.
+
+  An interrupted run (a resume checkpoint, no results.json) of the same
+  configuration is resumed; one of another configuration is refused.
+  Otherwise a non-empty directory needs `overwrite`.
+
+  Raises:
+    errors.WorkdirError: as above.
+  """
+  unfinished = (callbacks_lib.ResumeCheckpoint.exists(resume_dir) and
+                not os.path.exists(os.path.join(workdir, "results.json")))
+  if unfinished and not overwrite:
+    with open(os.path.join(workdir, "config.json")) as f:
+      saved = json.loads(f.read())
+    current = json.loads(config.to_json())
+    differ = sorted(k for k in current if saved.get(k) != current[k])
+    if differ:
+      raise errors.WorkdirError(
+          f"--workdir {workdir} holds an unfinished run with other settings "
+          f"({', '.join(differ)} differ); rerun with the same flags to resume "
+          "it, or pass --overwrite to start over")
+    return True
+  files.prepare_workdir(workdir, overwrite)
+  return False
+
+
 def run(config: config_lib.Config, workdir: str,
         overwrite: bool = False) -> dict:
   """Trains `config` into `workdir` and returns what results.json holds.
@@ -98,18 +130,20 @@ def run(config: config_lib.Config, workdir: str,
       or a non-finite loss.
   """
   start = time.perf_counter()
-  files.prepare_workdir(workdir, overwrite)
-  files.atomic_write_text(os.path.join(workdir, "config.json"),
-                          config.to_json())
-  files.atomic_write_text(os.path.join(workdir, "flags.txt"),
-                          config.to_flagfile())
+  resume_dir = os.path.join(workdir, "checkpoints", "resume")
+  resuming = _open_workdir(workdir, config, overwrite, resume_dir)
+  if not resuming:
+    files.atomic_write_text(os.path.join(workdir, "config.json"),
+                            config.to_json())
+    files.atomic_write_text(os.path.join(workdir, "flags.txt"),
+                            config.to_flagfile())
   keras.utils.set_random_seed(config.seed)
+  if config.deterministic:
+    tf.config.experimental.enable_op_determinism()
 
   splits = data.load_splits(config.dataset, config.data_dir,
                             config.image_shape, config.max_train_examples)
   logging.info("%s splits: %s", config.dataset, dict(splits.sizes))
-  train_batches = data.batched(splits.train, config.batch_size,
-                               shuffle_seed=config.seed)
   validation_batches = data.batched(splits.validation, config.batch_size)
 
   model = models.build_model(config)
@@ -118,28 +152,40 @@ def run(config: config_lib.Config, workdir: str,
   for sub in ("checkpoints", "samplers", "images"):
     os.makedirs(os.path.join(workdir, sub), exist_ok=True)
   log_dir = os.path.join(workdir, "tensorboard")
+  plateau = keras.callbacks.ReduceLROnPlateau(
+      monitor="val_loss", factor=0.5, patience=config.lr_patience, verbose=1)
   best = callbacks_lib.BestWeightsCheckpoint(
       os.path.join(workdir, "checkpoints", "best.weights.h5"))
+  resume = callbacks_lib.ResumeCheckpoint(resume_dir, plateau, best)
+  initial_epoch = 0
+  if resuming:
+    resume.set_model(model)
+    initial_epoch = resume.restore()
+    logging.info("resuming %s after epoch %d of %d", workdir, initial_epoch,
+                 config.epochs)
   throughput = callbacks_lib.TrainingThroughput(splits.sizes["train"])
   held_out = take_images(splits.validation, 16)
   preview = callbacks_lib.ImageGridSummary(
       os.path.join(log_dir, "images"), held_out,
       take_images(splits.train, min(2000, splits.sizes["train"])),
       config.gmm_components, seed=config.seed)
-  history = model.fit(
-      train_batches, validation_data=validation_batches,
-      epochs=config.epochs, shuffle=False,
+  model.fit(
+      data.epoch_batches(splits.train, config.batch_size, config.seed,
+                         initial_epoch, config.epochs),
+      steps_per_epoch=math.ceil(splits.sizes["train"] / config.batch_size),
+      validation_data=validation_batches, initial_epoch=initial_epoch,
+      epochs=config.epochs,
       # A progress bar on a terminal; one line per epoch in logs.
       verbose=1 if sys.stdout.isatty() else 2,
       callbacks=[
-          callbacks_lib.NonFiniteLossGuard(),
-          keras.callbacks.ReduceLROnPlateau(
-              monitor="val_loss", factor=0.5, patience=config.lr_patience,
-              verbose=1),
-          best, throughput,
-          keras.callbacks.TensorBoard(log_dir, write_graph=False),
+          callbacks_lib.NonFiniteLossGuard(), plateau, best, resume,
+          throughput, keras.callbacks.TensorBoard(log_dir, write_graph=False),
           preview,
       ])
+  if best.best_epoch is None:
+    raise errors.NonFiniteLossError(
+        "the validation loss was never finite; lower --learning_rate or the "
+        "regulariser weight and run again")
   model.load_weights(best.path)
   logging.info("restored the weights of epoch %d (val_loss %.6f)",
                best.best_epoch + 1, best.best)
@@ -188,10 +234,11 @@ def run(config: config_lib.Config, workdir: str,
       "run_name": config.run_name,
       "config": json.loads(config.to_json()),
       "dataset_sizes": dict(splits.sizes),
-      "epochs_run": len(history.history["loss"]),
+      "epochs_run": config.epochs,
+      "resumed_after_epoch": initial_epoch or None,
       "best_epoch": best.best_epoch + 1,
-      "final_train": _floats({k: v[-1] for k, v in history.history.items()
-                              if not k.startswith("val_")}),
+      "final_train": {k: v for k, v in resume.last_logs.items()
+                      if not k.startswith("val_")},
       "best_validation_loss": best.best,
       "test": _floats(test_losses),
       "densities": density_results,

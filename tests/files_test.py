@@ -58,3 +58,11 @@ def test_unwritable_workdir_is_rejected(tmp_path):
       files.prepare_workdir(str(tmp_path / "run"), overwrite=False)
   finally:
     tmp_path.chmod(0o700)
+
+
+def test_workdir_under_a_file_is_rejected_even_as_root(tmp_path):
+  parent = tmp_path / "not-a-directory"
+  parent.write_text("")
+  with pytest.raises(errors.WorkdirError,
+                     match="cannot write to --workdir .*: Not a directory"):
+    files.prepare_workdir(str(parent / "run"), overwrite=False)
