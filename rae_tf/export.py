@@ -8,7 +8,8 @@ Signatures (inputs -> outputs; B is a free batch dimension):
   reconstruct      images (B, H, W, C) -> images (B, H, W, C)
   sample           num_samples () int32, seed () int64
                    -> images (n, H, W, C), codes (n, d), drawn inside the
-                   graph from the ex-post GMM (no scikit-learn needed)
+                   graph from the ex-post GMM (no scikit-learn needed), or
+                   from the model's own sampler (two-stage VAE)
   serving_default  same as reconstruct
 
 `keras.export.ExportArchive` tracks every variable the endpoints use, so the

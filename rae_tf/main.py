@@ -129,6 +129,11 @@ def main(argv):
   except errors.UserError as e:
     sys.stderr.write(f"rae_tf: error: {e}\n")
     sys.exit(2)
+  except OSError as e:  # disk full, permissions changed mid-run, ...
+    sys.stderr.write(
+        f"rae_tf: error: {e.strerror or e} ({e.filename or 'while writing'}); "
+        "free space or fix permissions, then rerun the same command to resume\n")
+    sys.exit(2)
   sys.stdout.write(
       f"done in {results['wall_time_seconds']:.0f} s: test reconstruction "
       f"{results['test']['reconstruction']:.5f}; outputs in {workdir} "

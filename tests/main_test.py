@@ -164,3 +164,25 @@ def test_diverging_loss_stops_with_one_line_and_no_export(tmp_path):
                         "epoch 1, batch 1", "--learning_rate")
   assert not (workdir / "export").exists()
   assert not (workdir / "results.json").exists()
+
+
+def test_disk_full_during_the_run_is_one_line(tmp_path, monkeypatch, capsys):
+  # In-process: make every atomic write fail as a full disk would.
+  import errno  # pylint: disable=g-import-not-at-top
+  from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
+  from rae_tf import files  # pylint: disable=g-import-not-at-top
+  from rae_tf import main  # pylint: disable=g-import-not-at-top
+
+  def full(path, data):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+  monkeypatch.setattr(files, "atomic_write_bytes", full)
+  main.FLAGS(["rae_tf", "--flagfile=" + os.path.join(REPO_ROOT, "flags",
+                                                      "smoke.flags")])
+  with flagsaver.flagsaver(workdir=str(tmp_path / "run")):
+    with pytest.raises(SystemExit) as exit_info:
+      main.main(["rae_tf"])
+  assert exit_info.value.code == 2
+  last = capsys.readouterr().err.strip().splitlines()[-1]
+  assert last.startswith("rae_tf: error: No space left on device")
+  assert "config.json" in last and "free space" in last
