@@ -1,20 +1,7 @@
-"""Run configuration: a frozen dataclass plus the paper's per-dataset presets.
+"""Run configuration: a frozen, validated dataclass and `make_config`.
 
-No TensorFlow here: this module only turns names and numbers into a validated
-`Config`. The paper's loss weights are stored in the authors' code form and
-converted to this library's form by `embedding_weight_from_authors`.
-
-Loss form used throughout rae_tf (see `regularizers.py`):
-
-    L = mean_pixels (x - x_hat)^2 + embedding_weight * 1/2 ||z||^2 + reg_weight * L_reg
-
-with every term averaged over the batch. The authors' code uses
-`mean_pixels (x - x_hat)^2 + beta * mean_j z_j^2 + lambda * L_reg`, so the two
-agree when `embedding_weight = 2 * beta / latent_dim` and `reg_weight = lambda`.
-
-The baselines (vae, cvvae, wae, two_stage_vae; see `BASELINE_WEIGHTS`) use the
-same reconstruction term; `baseline_weights_from_authors` converts the KL / MMD
-weights of the authors' code, whose VAE loss sums the squared error over pixels.
+No TensorFlow here: this module turns flag values and the paper's presets
+(`presets.py`) into a `Config`.
 """
 
 from __future__ import annotations
@@ -22,167 +9,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Mapping, Optional
+from typing import Optional
 
 from rae_tf.errors import ConfigError
-
-REGULARIZER_NAMES = ("none", "l2", "gp", "sn")
-
-# The baseline models and the loss weights each trains with (Config fields,
-# defaults in `DatasetPreset.baseline_weights`). They have no latent term
-# and no decoder regulariser: --reg is for the RAE family ("rae", "ae").
-BASELINE_WEIGHTS: dict[str, tuple[str, ...]] = {
-    "vae": ("kl_weight",),
-    "cvvae": ("kl_weight",),
-    "wae": ("mmd_weight",),
-    "two_stage_vae": ("kl_weight", "stage2_kl_weight"),
-}
-_RAE_WEIGHTS = ("embedding_weight", "reg_weight")
-_BASELINE_WEIGHT_NAMES = ("kl_weight", "mmd_weight", "stage2_kl_weight")
-# Second-stage epochs of the 2-stage VAE: the authors' 100, fewer on CPU.
-STAGE2_EPOCHS = 100
-STAGE2_CPU_EPOCHS = 20
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetPreset:
-  """The paper's settings for one dataset (PAPER.md, "Training").
-
-  Attributes:
-    image_shape: (height, width, channels) fed to the encoder, after padding.
-    architecture: name of the encoder/decoder pair in `networks.ARCHITECTURES`.
-    latent_dim: d, the size of z.
-    learning_rate: Adam learning rate for AE / RAE models.
-    epochs: training epochs of the paper.
-    authors_beta: latent weight beta per regulariser, authors' code form
-      (beta * mean_j z_j^2).
-    authors_lambda: decoder-regulariser weight per regulariser.
-    cpu_width: channel multiplier used when no GPU is visible.
-    cpu_epochs: epochs used when no GPU is visible.
-    baseline_weights: per baseline model, its loss weights by Config field
-      (this library's form; see `baseline_weights_from_authors`).
-    baseline_learning_rates: Adam learning rate per baseline model.
-  """
-
-  image_shape: tuple[int, int, int]
-  architecture: str
-  latent_dim: int
-  learning_rate: float
-  epochs: int
-  authors_beta: Mapping[str, float]
-  authors_lambda: Mapping[str, float]
-  cpu_width: float
-  cpu_epochs: int
-  baseline_weights: Mapping[str, Mapping[str, float]]
-  baseline_learning_rates: Mapping[str, float]
-
-
-_MNIST_BETA = {"none": 5e-4, "l2": 1e-4, "gp": 1e-4, "sn": 0.009}
-_MNIST_LAMBDA = {"none": 0.0, "l2": 1e-7, "gp": 5e-8, "sn": 0.0}
-# The same on every dataset; the 2-stage VAE's stage 1 is trained as the VAE.
-_BASELINE_LEARNING_RATES = {"vae": 1e-4, "cvvae": 1e-4, "two_stage_vae": 1e-4,
-                            "wae": 1e-3}
-
-
-def baseline_weights_from_authors(
-    image_shape: tuple[int, int, int], *, vae_kl: float, cvvae_kl: float,
-    wae_mmd: float, stage2_kl: float,
-    wae_reconstruction_scale: float = 1.0) -> dict[str, dict[str, float]]:
-  """The baselines' weights in this library's loss form.
-
-  This library: mean_{h,w,c} (x - x_hat)^2 + weight * term. The authors' code:
-    VAE, CV-VAE (and 2-stage stage 1): per sample, Keras `mse` (mean over
-      channels) summed over the H x W pixels, + w KL; that is
-      H W [mean_{h,w,c} (x - x_hat)^2 + w / (H W) KL], and Adam is invariant
-      to the factor H W, so kl_weight = w / (H W).
-    WAE: mean_{h,w,c} (x - x_hat)^2 + w MMD, or (CelebA) that mean times
-      `wae_reconstruction_scale`, so mmd_weight = w / scale.
-    2-stage VAE stage 2: mean_j (z'_j - z'_hat_j)^2 + w KL: as given.
-
-  Args:
-    image_shape: (H, W, C).
-    vae_kl: the authors' VAE KL weight w.
-    cvvae_kl: the authors' CV-VAE KL weight.
-    wae_mmd: the authors' WAE MMD weight.
-    stage2_kl: the authors' second-stage KL weight.
-    wae_reconstruction_scale: the factor of the authors' WAE reconstruction
-      term over the per-pixel mean.
-
-  Returns:
-    Model name -> {Config field: weight}.
-  """
-  pixels = image_shape[0] * image_shape[1]
-  return {"vae": {"kl_weight": vae_kl / pixels},
-          "cvvae": {"kl_weight": cvvae_kl / pixels},
-          "wae": {"mmd_weight": wae_mmd / wae_reconstruction_scale},
-          "two_stage_vae": {"kl_weight": vae_kl / pixels,
-                            "stage2_kl_weight": stage2_kl}}
-
-
-# VAE KL, WAE MMD, 2-stage KL: PAPER.md; CV-VAE KL: the authors' released
-# configurations (0.0195 * 2, 9e-4, 0.01), which PAPER.md does not list.
-_MNIST_BASELINE_WEIGHTS = baseline_weights_from_authors(
-    (32, 32, 1), vae_kl=0.312, cvvae_kl=0.039, wae_mmd=0.03,
-    stage2_kl=1.5e-3)
-
-PRESETS: dict[str, DatasetPreset] = {
-    "mnist": DatasetPreset(
-        image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
-        learning_rate=5e-4, epochs=100,
-        authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
-        cpu_width=0.25, cpu_epochs=20,
-        baseline_weights=_MNIST_BASELINE_WEIGHTS,
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
-    # No paper values for Fashion-MNIST: it shares MNIST's net and weights.
-    "fashion_mnist": DatasetPreset(
-        image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
-        learning_rate=5e-4, epochs=100,
-        authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
-        cpu_width=0.25, cpu_epochs=5,
-        baseline_weights=_MNIST_BASELINE_WEIGHTS,
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
-    "cifar10": DatasetPreset(
-        image_shape=(32, 32, 3), architecture="conv32", latent_dim=128,
-        learning_rate=5e-4, epochs=100,
-        authors_beta={"none": 1e-2, "l2": 1e-3, "gp": 9e-4, "sn": 0.03},
-        # The released CIFAR GP weight is 0, which disables the penalty; we
-        # use the MNIST/CelebA order of magnitude instead.
-        authors_lambda={"none": 0.0, "l2": 1e-6, "gp": 1e-7, "sn": 0.0},
-        cpu_width=0.25, cpu_epochs=5,
-        baseline_weights=baseline_weights_from_authors(
-            (32, 32, 3), vae_kl=0.024, cvvae_kl=9e-4, wae_mmd=0.006,
-            stage2_kl=1e-3),
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
-    "celeba": DatasetPreset(
-        image_shape=(64, 64, 3), architecture="conv64", latent_dim=64,
-        learning_rate=1e-3, epochs=70,
-        authors_beta={"none": 1e-4, "l2": 1e-4, "gp": 1e-4, "sn": 2.4e-3},
-        authors_lambda={"none": 0.0, "l2": 1e-7, "gp": 1e-7, "sn": 0.0},
-        cpu_width=0.125, cpu_epochs=2,
-        # The authors' CelebA WAE reconstruction is 0.05 sum_{h,w,c}
-        # (x - x_hat)^2 (the WAE paper's), 0.05 * 64 * 64 * 3 = 614.4 times
-        # the per-pixel mean.
-        baseline_weights=baseline_weights_from_authors(
-            (64, 64, 3), vae_kl=0.09, cvvae_kl=0.01, wae_mmd=100.0,
-            stage2_kl=2e-3, wae_reconstruction_scale=0.05 * 64 * 64 * 3),
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
-}
-
-
-def embedding_weight_from_authors(beta: float, latent_dim: int) -> float:
-  """Converts the authors' `beta * mean_j z_j^2` weight to `w * 1/2 ||z||^2`.
-
-  beta * (1/d) sum_j z_j^2 == w * 1/2 sum_j z_j^2  <=>  w = 2 beta / d.
-
-  Args:
-    beta: the authors' latent weight.
-    latent_dim: d.
-
-  Returns:
-    The embedding weight of this library's loss.
-  """
-  return 2.0 * beta / latent_dim
-
+from rae_tf.presets import BASELINE_WEIGHT_NAMES
+from rae_tf.presets import BASELINE_WEIGHTS
+from rae_tf.presets import DatasetPreset
+from rae_tf.presets import PRESETS
+from rae_tf.presets import RAE_WEIGHT_NAMES
+from rae_tf.presets import REGULARIZER_NAMES
+from rae_tf.presets import STAGE2_CPU_EPOCHS
+from rae_tf.presets import STAGE2_EPOCHS
+from rae_tf.presets import embedding_weight_from_authors
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -254,7 +92,7 @@ class Config:
       value = getattr(self, name)
       if not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-    for name in ("embedding_weight", "reg_weight", *_BASELINE_WEIGHT_NAMES):
+    for name in ("embedding_weight", "reg_weight", *BASELINE_WEIGHT_NAMES):
       value = getattr(self, name)
       if not 0 <= value < math.inf:  # also rejects NaN
         raise ConfigError(f"{name} must be finite and >= 0; got {value!r}")
@@ -367,12 +205,12 @@ def make_config(dataset: str = "mnist",
         learning_rate=preset.baseline_learning_rates[model],
         **preset.baseline_weights[model])
   else:
-    used_weights = _RAE_WEIGHTS
+    used_weights = RAE_WEIGHT_NAMES
     model_defaults = dict(
         embedding_weight=embedding_weight_from_authors(
             preset.authors_beta[reg], latent_dim),
         reg_weight=preset.authors_lambda[reg])
-  for name in (*_RAE_WEIGHTS, *_BASELINE_WEIGHT_NAMES):
+  for name in (*RAE_WEIGHT_NAMES, *BASELINE_WEIGHT_NAMES):
     if name not in used_weights and overrides.get(name, 0.0) != 0.0:
       raise ConfigError(
           f"--model={model} has no {name} term; got --{name}="

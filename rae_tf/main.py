@@ -20,6 +20,7 @@ from absl import flags
 from absl import logging
 
 from rae_tf import config as config_lib
+from rae_tf import presets
 from rae_tf import errors
 
 # must match models.MODELS (tested)
@@ -30,8 +31,8 @@ flags.DEFINE_enum("model", "rae", _MODEL_NAMES,
                   "rae: RAE objective; ae: plain autoencoder; baselines: vae, "
                   "cvvae (constant-variance VAE), wae (WAE-MMD), "
                   "two_stage_vae (Dai & Wipf).")
-flags.DEFINE_enum("dataset", "mnist", sorted(config_lib.PRESETS), "Dataset.")
-flags.DEFINE_enum("reg", "none", config_lib.REGULARIZER_NAMES,
+flags.DEFINE_enum("dataset", "mnist", sorted(presets.PRESETS), "Dataset.")
+flags.DEFINE_enum("reg", "none", presets.REGULARIZER_NAMES,
                   "Decoder regulariser: none (plain RAE), l2, gp, sn.")
 flags.DEFINE_integer("latent_dim", None, "Code size d. Default: the paper's.")
 flags.DEFINE_float("embedding_weight", None,

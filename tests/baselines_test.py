@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rae_tf import config as config_lib
+from rae_tf import presets
 from rae_tf import main
 from rae_tf import models
 from rae_tf import two_stage
@@ -207,13 +208,13 @@ def test_paper_defaults_per_dataset(dataset, pixels, vae_kl, cvvae_kl, mmd,
     config = make(name)
     assert config.embedding_weight == 0.0 and config.reg_weight == 0.0
     unused = {"kl_weight", "mmd_weight", "stage2_kl_weight"} - set(
-        config_lib.BASELINE_WEIGHTS[name])
+        presets.BASELINE_WEIGHTS[name])
     assert all(getattr(config, field) == 0.0 for field in unused)
 
 
 def test_cpu_defaults_shorten_the_second_stage():
   config = config_lib.make_config("mnist", "two_stage_vae")
-  assert config.stage2_epochs < config_lib.STAGE2_EPOCHS
+  assert config.stage2_epochs < presets.STAGE2_EPOCHS
 
 
 @pytest.mark.parametrize("name", BASELINES)

@@ -3,13 +3,14 @@
 import pytest
 
 from rae_tf import config as config_lib
+from rae_tf import presets
 from rae_tf.errors import ConfigError
 
 
 def test_embedding_weight_conversion_worked_by_hand():
   # beta * mean_j z_j^2 == w * 1/2 sum_j z_j^2 with w = 2 beta / d:
   # MNIST RAE-L2, beta = 1e-4, d = 16 -> w = 2e-4 / 16 = 1.25e-5.
-  assert config_lib.embedding_weight_from_authors(1e-4, 16) == pytest.approx(
+  assert presets.embedding_weight_from_authors(1e-4, 16) == pytest.approx(
       1.25e-5)
 
 
@@ -26,7 +27,7 @@ def test_paper_defaults_per_dataset(dataset, latent_dim, lr, shape):
   assert config.image_shape == shape
   assert config.batch_size == 100
   assert config.width == 1.0
-  assert config.epochs == config_lib.PRESETS[dataset].epochs
+  assert config.epochs == presets.PRESETS[dataset].epochs
 
 
 def test_mnist_paper_weights_per_regularizer():
@@ -43,7 +44,7 @@ def test_mnist_paper_weights_per_regularizer():
 def test_cpu_defaults_are_smaller_than_the_paper():
   config = config_lib.make_config("mnist", gpu_available=False)
   assert config.width < 1.0
-  assert config.epochs < config_lib.PRESETS["mnist"].epochs
+  assert config.epochs < presets.PRESETS["mnist"].epochs
 
 
 def test_ae_has_no_latent_term_nor_regularizer():
@@ -61,7 +62,7 @@ def test_overrides_win_and_none_means_default():
   assert config.latent_dim == 8 and config.width == 0.5
   # The default latent weight is converted with the overridden d = 8.
   assert config.embedding_weight == pytest.approx(2 * 1e-4 / 8)
-  assert config.epochs == config_lib.PRESETS["mnist"].cpu_epochs
+  assert config.epochs == presets.PRESETS["mnist"].cpu_epochs
 
 
 @pytest.mark.parametrize("overrides,message", [

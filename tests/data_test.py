@@ -27,8 +27,8 @@ def fake_reader(monkeypatch):
 
 
 def test_readers_cover_every_preset():
-  from rae_tf import config  # pylint: disable=g-import-not-at-top
-  assert set(config.PRESETS) <= set(data.READERS)
+  from rae_tf import presets  # pylint: disable=g-import-not-at-top
+  assert set(presets.PRESETS) <= set(data.READERS)
 
 
 def test_split_arrays_are_consecutive_and_disjoint():
