@@ -71,7 +71,9 @@ class ImageGridSummary(keras.callbacks.Callback):
     self._seed = seed
 
   def on_epoch_end(self, epoch, logs=None):
-    reconstructions = self.model.predict(self._held_out, verbose=0)
+    # Direct calls, not predict(): under multi-worker training predict is a
+    # collective, and this callback runs on the chief only.
+    reconstructions = self.model(self._held_out, training=False).numpy()
     codes = self.model.encode(self._train).numpy()
     mixture = sampler_lib.fit_gmm(codes, self._num_components, self._seed)
     sampled_codes = sampler_lib.MixtureSampler.from_mixture(mixture).sample(

@@ -12,6 +12,8 @@ import math
 from typing import Optional
 
 from rae_tf.errors import ConfigError
+
+DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
 from rae_tf.presets import BASELINE_WEIGHT_NAMES
 from rae_tf.presets import BASELINE_WEIGHTS
 from rae_tf.presets import DatasetPreset
@@ -46,6 +48,7 @@ class Config:
     max_train_examples: use only the first N training examples (None = all).
     deterministic: make TF ops deterministic (bitwise-reproducible runs,
       slower on some ops).
+    distribute: tf.distribute strategy, a key of `distribute.STRATEGIES`.
     kl_weight: weight of KL(q(z|x) || N(0, I)) (vae, cvvae, two_stage_vae).
     mmd_weight: weight of the MMD to N(0, I) (wae).
     constant_sigma: the fixed posterior standard deviation (cvvae).
@@ -73,6 +76,7 @@ class Config:
   lr_patience: int = 5
   max_train_examples: Optional[int] = None
   deterministic: bool = False
+  distribute: str = "none"
   kl_weight: float = 0.0
   mmd_weight: float = 0.0
   constant_sigma: float = 0.7
@@ -84,6 +88,9 @@ class Config:
     if self.dataset not in PRESETS:
       raise ConfigError(
           f"dataset must be one of {sorted(PRESETS)}; got {self.dataset!r}")
+    if self.distribute not in DISTRIBUTE_NAMES:
+      raise ConfigError(f"distribute must be one of {list(DISTRIBUTE_NAMES)}; "
+                        f"got {self.distribute!r}")
     if self.reg not in REGULARIZER_NAMES:
       raise ConfigError(
           f"reg must be one of {list(REGULARIZER_NAMES)}; got {self.reg!r}")

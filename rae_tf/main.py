@@ -60,6 +60,10 @@ flags.DEFINE_integer("lr_patience", 5,
                      "Epochs without validation gain before halving the LR.")
 flags.DEFINE_integer("max_train_examples", None,
                      "Train on the first N training images only.")
+flags.DEFINE_enum("distribute", "none", config_lib.DISTRIBUTE_NAMES,
+                  "tf.distribute: none, mirrored (all local GPUs), "
+                  "multi_worker (machines listed in TF_CONFIG; worker 0 "
+                  "writes the outputs).")
 flags.DEFINE_bool("deterministic", False,
                   "Deterministic TF ops: bitwise-reproducible (and resumable "
                   "to the same weights) runs, at some speed cost.")
@@ -106,7 +110,8 @@ def config_from_flags() -> config_lib.Config:
       constant_sigma=FLAGS.constant_sigma,
       stage2_kl_weight=FLAGS.stage2_kl_weight,
       stage2_epochs=FLAGS.stage2_epochs,
-      stage2_learning_rate=FLAGS.stage2_learning_rate)
+      stage2_learning_rate=FLAGS.stage2_learning_rate,
+      deterministic=FLAGS.deterministic, distribute=FLAGS.distribute)
 
 
 def main(argv):
@@ -135,6 +140,9 @@ def main(argv):
         f"rae_tf: error: {e.strerror or e} ({e.filename or 'while writing'}); "
         "free space or fix permissions, then rerun the same command to resume\n")
     sys.exit(2)
+  if not results:  # a multi-worker run's non-chief worker
+    sys.stdout.write("worker done; the chief (worker 0) writes the outputs\n")
+    return
   sys.stdout.write(
       f"done in {results['wall_time_seconds']:.0f} s: test reconstruction "
       f"{results['test']['reconstruction']:.5f}; outputs in {workdir} "

@@ -63,13 +63,23 @@ class Autoencoder(keras.Model):
   def _record(self, terms):
     for name, tracker in self.trackers.items():
       tracker.update_state(terms[name])
-    return {name: tracker.result() for name, tracker in self.trackers.items()}
+    logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+    if isinstance(tf.distribute.get_strategy(),
+                  tf.distribute.MultiWorkerMirroredStrategy):
+      # Keras 3.15's fit reduces each log with strategy.reduce(MEAN, axis=0)
+      # under this strategy, which fails on scalars: give them an axis.
+      logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
 
   def train_step(self, data):
     images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    # Under tf.distribute the optimizer sums the replicas' gradients, so each
+    # replica's batch-mean loss is divided by the number of replicas.
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tf.GradientTape() as tape:
       terms = self.loss_terms(images, training=True)
-    gradients = tape.gradient(terms["loss"], self.trainable_variables)
+      scaled_loss = terms["loss"] / replicas
+    gradients = tape.gradient(scaled_loss, self.trainable_variables)
     self.optimizer.apply(gradients, self.trainable_variables)
     return self._record(terms)
 
@@ -187,14 +197,24 @@ class RegularizedAutoencoder(Autoencoder):
             "reg_weight": self.reg_weight}
 
 
+def network_arguments(config: config_lib.Config) -> dict:
+  """Keyword arguments of networks.build_encoder / build_decoder for `config`.
+
+  Batch statistics are synchronised across replicas when training is
+  distributed, so a distributed step computes what one device would on the
+  global batch.
+  """
+  return dict(architecture=config.preset.architecture,
+              image_shape=config.image_shape, latent_dim=config.latent_dim,
+              width=config.width,
+              synchronized_batch_norm=config.distribute != "none")
+
+
 def build_regularized_autoencoder(
     config: config_lib.Config) -> RegularizedAutoencoder:
   """The paper's nets for `config.dataset`, wrapped in the RAE objective."""
   regularizer = regularizers.get_regularizer(config.reg)
-  preset = config.preset
-  common = dict(architecture=preset.architecture,
-                image_shape=preset.image_shape,
-                latent_dim=config.latent_dim, width=config.width)
+  common = network_arguments(config)
   encoder = networks.build_encoder(
       spectral_norm=regularizer.spectral_norm and config.sn_encoder, **common)
   decoder = networks.build_decoder(

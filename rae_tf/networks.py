@@ -59,6 +59,11 @@ def scaled(filters: int, width: float) -> int:
   return max(1, int(round(filters * width)))
 
 
+def _batch_norm(synchronized: bool) -> keras.layers.Layer:
+  return keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM,
+                                         synchronized=synchronized)
+
+
 def _maybe_sn(layer: keras.layers.Layer, spectral_norm: bool):
   return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
@@ -68,6 +73,7 @@ def build_encoder(architecture: str,
                   latent_dim: int,
                   width: float = 1.0,
                   spectral_norm: bool = False,
+                  synchronized_batch_norm: bool = False,
                   name: str = "encoder") -> keras.Model:
   """Builds E: (B, H, W, C) images in [0, 1] -> (B, latent_dim) codes.
 
@@ -77,6 +83,8 @@ def build_encoder(architecture: str,
     latent_dim: d.
     width: conv width multiplier.
     spectral_norm: wrap every Conv / Dense in SpectralNormalization.
+    synchronized_batch_norm: batch statistics over all replicas of a
+      tf.distribute strategy (same maths as one device on the global batch).
     name: model name.
 
   Returns:
@@ -89,7 +97,7 @@ def build_encoder(architecture: str,
     x = _maybe_sn(keras.layers.Conv2D(scaled(filters, width), arch.kernel_size,
                                       strides=2, padding="same"),
                   spectral_norm)(x)
-    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x)
+    x = _batch_norm(synchronized_batch_norm)(x)
     x = keras.layers.ReLU()(x)
   x = keras.layers.Flatten()(x)
   codes = _maybe_sn(keras.layers.Dense(latent_dim), spectral_norm)(x)
@@ -101,6 +109,7 @@ def build_decoder(architecture: str,
                   latent_dim: int,
                   width: float = 1.0,
                   spectral_norm: bool = False,
+                  synchronized_batch_norm: bool = False,
                   name: str = "decoder") -> keras.Model:
   """Builds D: (B, latent_dim) codes -> (B, H, W, C) images in (0, 1).
 
@@ -110,6 +119,7 @@ def build_decoder(architecture: str,
     latent_dim: d.
     width: conv width multiplier.
     spectral_norm: wrap every Dense / ConvTranspose in SpectralNormalization.
+    synchronized_batch_norm: batch statistics over all replicas.
     name: model name.
 
   Returns:
@@ -126,7 +136,7 @@ def build_decoder(architecture: str,
     x = _maybe_sn(keras.layers.Conv2DTranspose(
         scaled(filters, width), arch.kernel_size, strides=2, padding="same"),
                   spectral_norm)(x)
-    x = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x)
+    x = _batch_norm(synchronized_batch_norm)(x)
     x = keras.layers.ReLU()(x)
   x = _maybe_sn(keras.layers.Conv2DTranspose(
       image_shape[-1], arch.kernel_size, strides=1, padding="same"),

@@ -28,6 +28,7 @@ from absl import logging
 from rae_tf import callbacks as callbacks_lib
 from rae_tf import config as config_lib
 from rae_tf import data
+from rae_tf import distribute
 from rae_tf import errors
 from rae_tf import export
 from rae_tf import files
@@ -49,6 +50,22 @@ def encode_all(model: keras.Model, images: tf.data.Dataset) -> np.ndarray:
   batches = images.batch(_ENCODE_BATCH).prefetch(tf.data.AUTOTUNE)
   return np.concatenate(
       [model.encode(batch, training=False).numpy() for batch in batches])
+
+
+def evaluate_losses(model: keras.Model,
+                    batches: tf.data.Dataset) -> dict[str, float]:
+  """Inference-mode loss terms, averaged over every image of `batches`.
+
+  A plain loop on this worker, unlike `Model.evaluate`, which under
+  multi-worker training needs every worker to call it.
+  """
+  totals, count = {}, 0
+  for batch in batches:
+    size = int(batch.shape[0])
+    for name, value in model.loss_terms(batch, training=False).items():
+      totals[name] = totals.get(name, 0.0) + float(value) * size
+    count += size
+  return {name: total / count for name, total in totals.items()}
 
 
 def interpolation_grid(model: keras.Model, images_a: np.ndarray,
@@ -79,10 +96,6 @@ def _write_samples(workdir: str, name: str, model: keras.Model,
   codes = code_sampler.sample(_GRID_SAMPLES, seed)
   _write_png(os.path.join(workdir, "images", f"samples_{name}.png"),
              model.decoder(codes, training=False).numpy(), columns=10)
-
-
-def _floats(logs: dict) -> dict:
-  return {key: float(value) for key, value in logs.items()}
 
 
 def _open_workdir(workdir: str, config: config_lib.Config, overwrite: bool,
@@ -130,9 +143,12 @@ def run(config: config_lib.Config, workdir: str,
       or a non-finite loss.
   """
   start = time.perf_counter()
+  strategy = distribute.make_strategy(config.distribute)
+  chief = distribute.is_chief(strategy)
   resume_dir = os.path.join(workdir, "checkpoints", "resume")
-  resuming = _open_workdir(workdir, config, overwrite, resume_dir)
-  if not resuming:
+  resuming = distribute.chief_decides(
+      strategy, chief and _open_workdir(workdir, config, overwrite, resume_dir))
+  if chief and not resuming:
     files.atomic_write_text(os.path.join(workdir, "config.json"),
                             config.to_json())
     files.atomic_write_text(os.path.join(workdir, "flags.txt"),
@@ -146,11 +162,10 @@ def run(config: config_lib.Config, workdir: str,
   logging.info("%s splits: %s", config.dataset, dict(splits.sizes))
   validation_batches = data.batched(splits.validation, config.batch_size)
 
-  model = models.build_model(config)
-  model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+  with strategy.scope():
+    model = models.build_model(config)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
 
-  for sub in ("checkpoints", "samplers", "images"):
-    os.makedirs(os.path.join(workdir, sub), exist_ok=True)
   log_dir = os.path.join(workdir, "tensorboard")
   plateau = keras.callbacks.ReduceLROnPlateau(
       monitor="val_loss", factor=0.5, patience=config.lr_patience, verbose=1)
@@ -158,17 +173,27 @@ def run(config: config_lib.Config, workdir: str,
       os.path.join(workdir, "checkpoints", "best.weights.h5"))
   resume = callbacks_lib.ResumeCheckpoint(resume_dir, plateau, best)
   initial_epoch = 0
-  if resuming:
+  if resuming:  # every worker loads the chief's checkpoint
     resume.set_model(model)
     initial_epoch = resume.restore()
     logging.info("resuming %s after epoch %d of %d", workdir, initial_epoch,
                  config.epochs)
+  # Callbacks that run collectives (the plateau's LR change) go on every
+  # worker; those that only write go on the chief.
+  callbacks = [callbacks_lib.NonFiniteLossGuard(), plateau]
   throughput = callbacks_lib.TrainingThroughput(splits.sizes["train"])
-  held_out = take_images(splits.validation, 16)
-  preview = callbacks_lib.ImageGridSummary(
-      os.path.join(log_dir, "images"), held_out,
-      take_images(splits.train, min(2000, splits.sizes["train"])),
-      config.gmm_components, seed=config.seed)
+  if chief:
+    for sub in ("checkpoints", "samplers", "images"):
+      os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    callbacks += [
+        best, resume, throughput,
+        keras.callbacks.TensorBoard(log_dir, write_graph=False),
+        callbacks_lib.ImageGridSummary(
+            os.path.join(log_dir, "images"),
+            take_images(splits.validation, 16),
+            take_images(splits.train, min(2000, splits.sizes["train"])),
+            config.gmm_components, seed=config.seed),
+    ]
   model.fit(
       data.epoch_batches(splits.train, config.batch_size, config.seed,
                          initial_epoch, config.epochs),
@@ -176,12 +201,13 @@ def run(config: config_lib.Config, workdir: str,
       validation_data=validation_batches, initial_epoch=initial_epoch,
       epochs=config.epochs,
       # A progress bar on a terminal; one line per epoch in logs.
-      verbose=1 if sys.stdout.isatty() else 2,
-      callbacks=[
-          callbacks_lib.NonFiniteLossGuard(), plateau, best, resume,
-          throughput, keras.callbacks.TensorBoard(log_dir, write_graph=False),
-          preview,
-      ])
+      verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
+  if not chief:
+    # Only for checking that the workers agree: their final weights.
+    model.save_weights(os.path.join(
+        workdir, "checkpoints",
+        f"worker-{strategy.cluster_resolver.task_id}.weights.h5"))
+    return {}
   if best.best_epoch is None:
     raise errors.NonFiniteLossError(
         "the validation loss was never finite; lower --learning_rate or the "
@@ -215,15 +241,15 @@ def run(config: config_lib.Config, workdir: str,
                    config.seed)
 
   test_images = take_images(splits.test, 32)
-  reconstructions = model.predict(test_images[:16], verbose=0)
+  reconstructions = model(test_images[:16], training=False).numpy()
   _write_png(os.path.join(workdir, "images", "reconstructions.png"),
              np.concatenate([test_images[:16], reconstructions]), columns=16)
   _write_png(os.path.join(workdir, "images", "interpolations.png"),
              interpolation_grid(model, test_images[16:24], test_images[24:32]),
              columns=10)
 
-  test_losses = model.evaluate(data.batched(splits.test, config.batch_size),
-                               return_dict=True, verbose=0)
+  test_losses = evaluate_losses(
+      model, data.batched(splits.test, config.batch_size))
   export_dir = export.export_model(
       model, code_sampler, os.path.join(workdir, "export"),
       config.run_name, config.image_shape, config.latent_dim)
@@ -240,7 +266,7 @@ def run(config: config_lib.Config, workdir: str,
       "final_train": {k: v for k, v in resume.last_logs.items()
                       if not k.startswith("val_")},
       "best_validation_loss": best.best,
-      "test": _floats(test_losses),
+      "test": test_losses,
       "densities": density_results,
       # The first epoch includes tracing; the median of the rest is steadier.
       "train_images_per_second": float(np.median(speeds[1:] or speeds)),

@@ -58,9 +58,7 @@ def build_networks(config: config_lib.Config) -> tuple[keras.Model,
     (encoder (B, H, W, C) images -> {"mean": (B, d), "log_scale": (B, d)},
      decoder (B, d) -> (B, H, W, C)), both functional keras.Models.
   """
-  common = dict(architecture=config.preset.architecture,
-                image_shape=config.image_shape,
-                latent_dim=config.latent_dim, width=config.width)
+  common = models.network_arguments(config)
   trunk = networks.build_encoder(**common)
   # The trunk ends in the linear Dense(d) of the means; its input is the
   # (B, F) flattened conv features, which the log sigma head shares.
@@ -202,9 +200,7 @@ def build_vae(config: config_lib.Config) -> VariationalAutoencoder:
 def build_constant_variance_vae(
     config: config_lib.Config) -> ConstantVarianceVAE:
   """The paper's nets with sigma = `config.constant_sigma`."""
-  common = dict(architecture=config.preset.architecture,
-                image_shape=config.image_shape,
-                latent_dim=config.latent_dim, width=config.width)
+  common = models.network_arguments(config)
   return ConstantVarianceVAE(
       networks.build_encoder(**common), networks.build_decoder(**common),
       kl_weight=config.kl_weight, sigma=config.constant_sigma,

@@ -94,9 +94,7 @@ class WassersteinAutoencoder(models.Autoencoder):
 def build_wasserstein_autoencoder(
     config: config_lib.Config) -> WassersteinAutoencoder:
   """The paper's nets for `config.dataset`, trained with the MMD penalty."""
-  common = dict(architecture=config.preset.architecture,
-                image_shape=config.image_shape,
-                latent_dim=config.latent_dim, width=config.width)
+  common = models.network_arguments(config)
   return WassersteinAutoencoder(
       networks.build_encoder(**common), networks.build_decoder(**common),
       mmd_weight=config.mmd_weight, seed=config.seed, name=config.model)

@@ -186,3 +186,35 @@ def test_disk_full_during_the_run_is_one_line(tmp_path, monkeypatch, capsys):
   last = capsys.readouterr().err.strip().splitlines()[-1]
   assert last.startswith("rae_tf: error: No space left on device")
   assert "config.json" in last and "free space" in last
+
+
+def test_every_config_field_has_a_flag_that_reaches_it():
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
+  from rae_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  from rae_tf import main  # pylint: disable=g-import-not-at-top
+  if not main.FLAGS.is_parsed():
+    main.FLAGS(["rae_tf"])
+  # A value other than the default for every field (weights only where the
+  # model has them: a VAE takes kl_weight, so use the RAE-free fields).
+  values = dict(dataset="cifar10", model="rae", reg="gp", latent_dim=7,
+                embedding_weight=0.5, reg_weight=0.25, epochs=3,
+                batch_size=9, learning_rate=0.01, width=0.5,
+                data_dir="/data", seed=11, sn_encoder=True,
+                gmm_components=4, lr_patience=2, max_train_examples=13,
+                deterministic=True, distribute="mirrored",
+                constant_sigma=0.3, stage2_epochs=4,
+                stage2_learning_rate=0.002)
+  fields = {f.name for f in dataclasses.fields(config_lib.Config)}
+  weights_of_other_models = {"kl_weight", "mmd_weight", "stage2_kl_weight"}
+  assert fields - weights_of_other_models == set(values)
+  with flagsaver.flagsaver(**values):
+    config = main.config_from_flags()
+  for name, value in values.items():
+    assert getattr(config, name) == value, name
+  with flagsaver.flagsaver(model="two_stage_vae", kl_weight=0.1,
+                           stage2_kl_weight=0.2):
+    config = main.config_from_flags()
+  assert (config.kl_weight, config.stage2_kl_weight) == (0.1, 0.2)
+  with flagsaver.flagsaver(model="wae", mmd_weight=0.3):
+    assert main.config_from_flags().mmd_weight == 0.3
