@@ -14,11 +14,19 @@ import tempfile
 from rae_tf import errors
 
 
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
   """Writes `data` to `path` through a temporary file and a rename."""
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
   try:
+    # mkstemp makes the file private (0600); give it the usual permissions.
+    os.fchmod(fd, 0o666 & ~_umask())
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()
@@ -49,6 +57,7 @@ def atomic_directory(path: str):
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-")
   try:
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the export
     yield tmp
     os.rename(tmp, path)
   except BaseException:

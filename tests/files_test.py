@@ -66,3 +66,15 @@ def test_workdir_under_a_file_is_rejected_even_as_root(tmp_path):
   with pytest.raises(errors.WorkdirError,
                      match="cannot write to --workdir .*: Not a directory"):
     files.prepare_workdir(str(parent / "run"), overwrite=False)
+
+
+def test_outputs_get_the_usual_permissions_not_private_ones(tmp_path):
+  old = os.umask(0o022)
+  try:
+    files.atomic_write_text(str(tmp_path / "a.json"), "{}")
+    with files.atomic_directory(str(tmp_path / "1")):
+      pass
+  finally:
+    os.umask(old)
+  assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+  assert (tmp_path / "1").stat().st_mode & 0o777 == 0o755
