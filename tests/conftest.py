@@ -17,3 +17,18 @@ def seeded():
   """Every test starts from the same Keras / TF / numpy random state."""
   import keras  # pylint: disable=g-import-not-at-top
   keras.utils.set_random_seed(0)
+
+
+@pytest.fixture
+def read_weights():
+  """Returns a reader: `.weights.h5` path -> {dataset path: array}."""
+  import h5py  # pylint: disable=g-import-not-at-top
+
+  def read(path):
+    arrays = {}
+    with h5py.File(path, "r") as f:
+      f.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                   if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+  return read

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 
-import h5py
 import numpy as np
 import pytest
 
@@ -23,20 +22,12 @@ def free_ports(count):
   return ports
 
 
-def weights(path):
-  arrays = {}
-  with h5py.File(path, "r") as f:
-    f.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                 if isinstance(item, h5py.Dataset) else None)
-  return arrays
-
-
 def flags(workdir, *extra):
   return [sys.executable, "-m", "rae_tf.main", "--flagfile=flags/smoke.flags",
           "--deterministic", f"--workdir={workdir}", *extra]
 
 
-def test_two_workers_agree_and_match_one_worker(tmp_path):
+def test_two_workers_agree_and_match_one_worker(tmp_path, read_weights):
   ports = free_ports(2)
   cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
   workdir = tmp_path / "two_workers"
@@ -59,8 +50,9 @@ def test_two_workers_agree_and_match_one_worker(tmp_path):
   assert "the chief (worker 0) writes the outputs" in outputs[1][0]
 
   # Both workers end with the same weights (chief: last resume checkpoint).
-  chief = weights(workdir / "checkpoints" / "resume" / "epoch-0002.weights.h5")
-  other = weights(workdir / "checkpoints" / "worker-1.weights.h5")
+  checkpoints = workdir / "checkpoints"
+  chief = read_weights(checkpoints / "resume" / "epoch-0002.weights.h5")
+  other = read_weights(checkpoints / "worker-1.weights.h5")
   shared = [k for k in chief if k in other and not k.startswith("optimizer")]
   assert len(shared) > 20
   for key in shared:

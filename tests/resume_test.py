@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import h5py
 import numpy as np
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,15 +35,7 @@ def saved_epoch(workdir):
     return 0
 
 
-def weights(path):
-  arrays = {}
-  with h5py.File(path, "r") as f:
-    f.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                 if isinstance(item, h5py.Dataset) else None)
-  return arrays
-
-
-def test_killed_run_resumes_to_the_same_weights(tmp_path):
+def test_killed_run_resumes_to_the_same_weights(tmp_path, read_weights):
   reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
   run(reference)
 
@@ -67,7 +58,8 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
   final = f"checkpoints/resume/epoch-{EPOCHS:04d}.weights.h5"
   for name in (final, "checkpoints/best.weights.h5"):
-    expected, actual = weights(reference / name), weights(interrupted / name)
+    expected = read_weights(reference / name)
+    actual = read_weights(interrupted / name)
     assert expected.keys() == actual.keys()
     for key in expected:
       np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
