@@ -64,6 +64,9 @@ flags.DEFINE_enum("distribute", "none", config_lib.DISTRIBUTE_NAMES,
                   "tf.distribute: none, mirrored (all local GPUs), "
                   "multi_worker (machines listed in TF_CONFIG; worker 0 "
                   "writes the outputs).")
+flags.DEFINE_enum("precision", "float32", config_lib.PRECISIONS,
+                  "Keras dtype policy; mixed_bfloat16 trains 1.5x faster on "
+                  "CPUs with AVX512-BF16 (and on recent GPUs).")
 flags.DEFINE_bool("deterministic", False,
                   "Deterministic TF ops: bitwise-reproducible (and resumable "
                   "to the same weights) runs, at some speed cost.")
@@ -111,7 +114,8 @@ def config_from_flags() -> config_lib.Config:
       stage2_kl_weight=FLAGS.stage2_kl_weight,
       stage2_epochs=FLAGS.stage2_epochs,
       stage2_learning_rate=FLAGS.stage2_learning_rate,
-      deterministic=FLAGS.deterministic, distribute=FLAGS.distribute)
+      deterministic=FLAGS.deterministic, distribute=FLAGS.distribute,
+      precision=FLAGS.precision)
 
 
 def main(argv):

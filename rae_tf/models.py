@@ -54,8 +54,12 @@ class Autoencoder(keras.Model):
                         training=training)
 
   def encode(self, images, training=False):
-    """(B, H, W, C) images -> (B, d) codes, the input of the ex-post density."""
-    return self.encoder(images, training=training)
+    """(B, H, W, C) images -> (B, d) float32 codes, for the ex-post density.
+
+    Float32 whatever the dtype policy, so that densities, interpolations and
+    the serving signatures see one dtype.
+    """
+    return tf.cast(self.encoder(images, training=training), tf.float32)
 
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     raise NotImplementedError

@@ -154,6 +154,7 @@ def run(config: config_lib.Config, workdir: str,
     files.atomic_write_text(os.path.join(workdir, "flags.txt"),
                             config.to_flagfile())
   keras.utils.set_random_seed(config.seed)
+  keras.mixed_precision.set_global_policy(config.precision)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()
 

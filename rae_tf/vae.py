@@ -108,7 +108,7 @@ class VariationalAutoencoder(models.Autoencoder):
 
   def encode(self, images, training=False):
     """The posterior means mu(x), (B, d): deterministic given x."""
-    return self.posterior(images, training=training)[0]
+    return tf.cast(self.posterior(images, training=training)[0], tf.float32)
 
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     """Every term of the objective on one batch.
@@ -125,6 +125,9 @@ class VariationalAutoencoder(models.Autoencoder):
       Dict of scalars keyed by `LOSS_TERMS`.
     """
     mean, log_variance = self.posterior(images, training=training)
+    # float32 whatever the dtype policy: the decoder casts its input.
+    mean = tf.cast(mean, tf.float32)
+    log_variance = tf.cast(log_variance, tf.float32)
     codes = mean
     if training:
       noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)

@@ -203,6 +203,7 @@ def test_every_config_field_has_a_flag_that_reaches_it():
                 data_dir="/data", seed=11, sn_encoder=True,
                 gmm_components=4, lr_patience=2, max_train_examples=13,
                 deterministic=True, distribute="mirrored",
+                precision="mixed_bfloat16",
                 constant_sigma=0.3, stage2_epochs=4,
                 stage2_learning_rate=0.002)
   fields = {f.name for f in dataclasses.fields(config_lib.Config)}
