@@ -204,10 +204,12 @@ def run(config: config_lib.Config, workdir: str,
       # A progress bar on a terminal; one line per epoch in logs.
       verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
   if not chief:
-    # Only for checking that the workers agree: their final weights.
+    # Only for checking that the workers agree: their final weights (in a
+    # directory of their own when the file system is not shared).
+    checkpoints = os.path.join(workdir, "checkpoints")
+    os.makedirs(checkpoints, exist_ok=True)
     model.save_weights(os.path.join(
-        workdir, "checkpoints",
-        f"worker-{strategy.cluster_resolver.task_id}.weights.h5"))
+        checkpoints, f"worker-{strategy.cluster_resolver.task_id}.weights.h5"))
     return {}
   if best.best_epoch is None:
     raise errors.NonFiniteLossError(
