@@ -58,6 +58,33 @@ def split_arrays(images: np.ndarray, sizes: Sequence[int]) -> SplitArrays:
   return SplitArrays(*(images[a:b] for a, b in zip(bounds[:-1], bounds[1:])))
 
 
+def hold_out_validation(train: np.ndarray, test: np.ndarray,
+                        validation_size: int, source: str,
+                        seed: int = 0) -> SplitArrays:
+  """Moves `validation_size` training images, fixed by `seed`, to validation.
+
+  The validation split is never trained on, and it is the same whatever the
+  run's --seed is.
+
+  Args:
+    train: (N, H, W, C) images of the dataset's training files.
+    test: (M, H, W, C) images of its test files.
+    validation_size: images held out of `train`.
+    source: what to name in the error (a directory).
+    seed: permutation seed.
+
+  Raises:
+    DataError: `train` has no more than `validation_size` images.
+  """
+  if len(train) <= validation_size:
+    raise DataError(
+        f"{source}: the training data hold {len(train)} images, too few to "
+        f"hold out {validation_size} for validation")
+  order = np.random.default_rng(seed).permutation(len(train))
+  return SplitArrays(train=train[order[validation_size:]],
+                     validation=train[order[:validation_size]], test=test)
+
+
 def _to_unit_float(image: tf.Tensor) -> tf.Tensor:
   return tf.cast(image, tf.float32) / 255.0  # (H, W, C) in [0, 1]
 

@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from rae_tf.data import DataError, SplitArrays
+from rae_tf.data import DataError, SplitArrays, hold_out_validation
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
@@ -179,10 +179,5 @@ def read_cifar10(data_dir: Optional[str],
   train = np.concatenate(
       [read(os.path.join(directory, n)) for n in names[:-1]])
   test = read(os.path.join(directory, names[-1]))
-  if len(train) <= validation_size:
-    raise DataError(
-        f"{directory}: the training batches hold {len(train)} images, too few "
-        f"to hold out {validation_size} for validation")
-  order = np.random.default_rng(_SPLIT_SEED).permutation(len(train))
-  return SplitArrays(train=train[order[validation_size:]],
-                     validation=train[order[:validation_size]], test=test)
+  return hold_out_validation(train, test, validation_size, directory,
+                             _SPLIT_SEED)

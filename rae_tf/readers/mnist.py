@@ -13,7 +13,8 @@ from typing import Optional
 
 import numpy as np
 
-from rae_tf.data import DataError, SplitArrays, split_arrays
+from rae_tf.data import DataError, SplitArrays
+from rae_tf.data import hold_out_validation, split_arrays
 
 # idx magic numbers: 0x0000 + type code 0x08 (unsigned byte) + number of dims.
 _IMAGES_MAGIC = 0x00000803
@@ -128,13 +129,8 @@ def read_idx_directory(data_dir: str,
         f"{data_dir}: training images are {train.shape[1]}x{train.shape[2]} "
         f"but test images are {test.shape[1]}x{test.shape[2]}; the two idx "
         "files come from different datasets, replace one of them")
-  if len(train) <= validation_size:
-    raise DataError(
-        f"{data_dir}: the training file has {len(train)} images, too few to "
-        f"hold out {validation_size} for validation")
-  order = np.random.default_rng(_SPLIT_SEED).permutation(len(train))
-  return SplitArrays(train=train[order[validation_size:]],
-                     validation=train[order[:validation_size]], test=test)
+  return hold_out_validation(train, test, validation_size, data_dir,
+                             _SPLIT_SEED)
 
 
 def embedded_csv_path() -> str:
