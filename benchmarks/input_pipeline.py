@@ -1,6 +1,6 @@
 """Images per second of the input pipeline alone, per dataset reader.
 
-Iterates `rae_tf.data.batched(load_splits(...).train, ...)` without any model
+Iterates the training pipeline (`rae_tf.data.epoch_batches`, shuffled per epoch)
 and reports images/s, plus resident memory over a full CelebA epoch (it must
 stay flat: the JPEGs are streamed, never held in memory). Each reader runs in
 its own process so peak memory figures do not mix.
@@ -154,8 +154,11 @@ def run_one(reader: str, args) -> dict:
   result["load_s"] = round(time.perf_counter() - start, 2)
   result["sizes"] = dict(splits.sizes)
   if reader != "celeba":
-    dataset = data.batched(splits.train, args.batch_size,
-                           shuffle_seed=0).repeat()
+    # Shuffled as training shuffles: one seeded permutation per epoch.
+    steps_per_epoch = -(-splits.sizes["train"] // args.batch_size)
+    dataset = data.epoch_batches(splits.train, args.batch_size, seed=0,
+                                 first_epoch=0,
+                                 epochs=args.batches // steps_per_epoch + 1)
     result["images_per_s"] = round(time_batches(dataset, args.batches))
     result["peak_rss_mib"] = round(peak_rss_mib())
     return result
@@ -167,7 +170,8 @@ def run_one(reader: str, args) -> dict:
   result["ordered_epoch"] = time_epoch(
       data.batched(splits.train, args.batch_size))
   result["shuffled_epoch"] = time_epoch(
-      data.batched(splits.train, args.batch_size, shuffle_seed=0))
+      data.epoch_batches(splits.train, args.batch_size, seed=0,
+                         first_epoch=0, epochs=1))
   result["images_per_s"] = result["ordered_epoch"]["images_per_s"]
   result["peak_rss_mib"] = result["shuffled_epoch"]["peak_rss_mib"]
   # What the choices in readers/celeba.py buy, on the first 4,000 images:

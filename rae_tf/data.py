@@ -193,24 +193,16 @@ def load_splits(dataset: str,
   return _pad_or_check(splits, image_shape, dataset)
 
 
-def batched(images: tf.data.Dataset,
-            batch_size: int,
-            shuffle_seed: Optional[int] = None,
-            shuffle_buffer: int = 10_000) -> tf.data.Dataset:
-  """Batches single images; shuffles each epoch when `shuffle_seed` is set.
+def batched(images: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
+  """Batches single images in order (evaluation; training uses epoch_batches).
 
   Args:
     images: dataset of (H, W, C) float32 images.
     batch_size: B.
-    shuffle_seed: None keeps the order (evaluation); an int shuffles.
-    shuffle_buffer: shuffle window, in images.
 
   Returns:
     Dataset of (B, H, W, C) float32 batches (the last one may be smaller).
   """
-  if shuffle_seed is not None:
-    images = images.shuffle(shuffle_buffer, seed=shuffle_seed,
-                            reshuffle_each_iteration=True)
   return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

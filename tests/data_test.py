@@ -120,13 +120,13 @@ def test_batched_keeps_order_without_seed():
   assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
-def test_batched_shuffles_each_epoch_reproducibly():
+def test_epoch_batches_shuffle_each_epoch_reproducibly():
   images = tf.data.Dataset.from_tensor_slices(
       np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1))
 
   def epochs(seed):
-    dataset = data.batched(images, 20, shuffle_seed=seed)
-    return [next(iter(dataset)).numpy().ravel().tolist() for _ in range(2)]
+    dataset = data.epoch_batches(images, 20, seed, first_epoch=0, epochs=2)
+    return [batch.numpy().ravel().tolist() for batch in dataset]
 
   first, second = epochs(3)
   assert sorted(first) == list(range(20)) and first != list(range(20))
