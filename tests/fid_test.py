@@ -1,18 +1,9 @@
-"""Tests of rae_tf.fid: the distance (golden values), features, caching.
+"""Tests of rae_tf.fid: the Frechet distance, with golden values."""
 
-None of these needs torch or the converted weights: the extractor tests use a
-stand-in network. The real network is tested in inception_test.py.
-"""
-
-import os
-
-import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from rae_tf import fid
-from rae_tf import inception
 
 
 def test_frechet_distance_of_diagonal_gaussians_worked_by_hand():
@@ -119,112 +110,3 @@ def test_fid_result_carries_its_sample_counts():
   assert result.to_dict() == {"value": pytest.approx(25.0), "n": 100,
                               "n_reference": 500}
   assert str(result) == "FID 25.00 (N=100 vs 500 reference)"
-
-
-def test_to_uint8_rounds_half_up_and_replicates_grey():
-  images = np.array([0.0, 0.5, 1 / 255, 1.0], np.float32).reshape(1, 2, 2, 1)
-  out = fid.to_uint8(images)
-  assert out.dtype == np.uint8 and out.shape == (1, 2, 2, 3)
-  # 0.5 * 255 = 127.5 -> 128; 1/255 * 255 = 1.
-  np.testing.assert_array_equal(out[0, :, :, 0], [[0, 128], [1, 255]])
-  np.testing.assert_array_equal(out[..., 0], out[..., 2])
-  pixels = np.arange(12, dtype=np.uint8).reshape(1, 2, 2, 3)
-  np.testing.assert_array_equal(fid.to_uint8(pixels), pixels)
-
-
-@pytest.mark.parametrize("images, message", [
-    (np.full((1, 2, 2, 1), 1.5, np.float32), r"\[0, 1\]; got values in"),
-    (np.zeros((1, 2, 2, 1), np.int64), "dtype int64"),
-    (np.zeros((2, 2, 2), np.float32), r"shape \(2, 2, 2\)"),
-    (np.zeros((1, 2, 2, 4), np.uint8), r"C = 1 or 3"),
-    (np.zeros((0, 2, 2, 1), np.uint8), r"N >= 1"),
-])
-def test_to_uint8_rejects(images, message):
-  with pytest.raises(ValueError, match=message):
-    fid.to_uint8(images)
-
-
-def test_preprocess_is_tf1_legacy_bilinear_then_scaled():
-  # Legacy resize: output pixel j samples the input at x = j * in / out
-  # (no half-pixel shift), linearly between floor(x) and floor(x) + 1,
-  # clamped at the last pixel.
-  rng = np.random.default_rng(2)
-  image = rng.integers(0, 256, (1, 5, 7, 3)).astype(np.uint8)
-  out = fid.preprocess(tf.constant(image)).numpy()
-  assert out.shape == (1, 299, 299, 3)
-
-  def weights(size):  # (299, size) interpolation matrix
-    x = np.arange(299) * size / 299
-    low = np.floor(x).astype(int)
-    high = np.minimum(low + 1, size - 1)
-    matrix = np.zeros((299, size))
-    matrix[np.arange(299), low] += 1 - (x - low)
-    matrix[np.arange(299), high] += x - low
-    return matrix
-
-  expected = np.einsum("ih,jw,hwc->ijc", weights(5), weights(7),
-                       image[0].astype(np.float64))
-  np.testing.assert_allclose(out[0], (expected - 128) / 128, atol=1e-5)
-
-
-def _mean_colour_net():
-  """Stand-in for the Inception: (B, 299, 299, 3) -> (B, 3) mean colour."""
-  inputs = keras.Input((299, 299, 3))
-  return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
-
-
-def test_feature_extractor_batches_and_accepts_grey_and_float():
-  extractor = fid.FeatureExtractor(_mean_colour_net(), batch_size=3)
-  rng = np.random.default_rng(3)
-  grey = rng.integers(0, 256, (7, 6, 6, 1)).astype(np.uint8)
-  features = extractor(grey)
-  assert features.shape == (7, 3) and features.dtype == np.float64
-  # The legacy resize keeps the mean of a 6x6 image only approximately, but
-  # grey replicated to RGB must give three equal channels.
-  np.testing.assert_array_equal(features[:, 0], features[:, 2])
-  np.testing.assert_allclose(
-      features, fid.FeatureExtractor(_mean_colour_net(), batch_size=50)(grey),
-      rtol=1e-6)
-  np.testing.assert_allclose(extractor(grey.astype(np.float32) / 255),
-                             features, rtol=1e-6)
-  assert extractor.statistics(grey).n == 7
-
-
-def test_missing_weights_name_the_conversion_command(tmp_path, monkeypatch):
-  monkeypatch.setenv(inception.CACHE_ENV, str(tmp_path))
-  with pytest.raises(inception.WeightsError) as error:
-    fid.FeatureExtractor()
-  assert str(tmp_path) in str(error.value)
-  assert "python -m rae_tf.convert_inception" in str(error.value)
-
-
-class _CountingExtractor(fid.FeatureExtractor):
-
-  def __init__(self):
-    super().__init__(_mean_colour_net())
-    self.calls = 0
-
-  def __call__(self, images):
-    self.calls += 1
-    return super().__call__(images)
-
-
-def test_reference_statistics_are_cached_per_content(tmp_path):
-  extractor = _CountingExtractor()
-  images = np.random.default_rng(4).integers(0, 256, (5, 4, 4, 1),
-                                             dtype=np.uint8)
-  first = fid.reference_statistics(images, "mnist", "test", extractor,
-                                   cache_dir=str(tmp_path))
-  again = fid.reference_statistics(images, "mnist", "test", extractor,
-                                   cache_dir=str(tmp_path))
-  assert extractor.calls == 1 and first.n == again.n == 5
-  np.testing.assert_array_equal(first.sigma, again.sigma)
-  [name] = os.listdir(tmp_path / "fid_stats")
-  assert name.startswith("mnist-test-n5-") and name.endswith(".npz")
-  # Other pixels under the same names are not served the cached statistics.
-  fid.reference_statistics(255 - images, "mnist", "test", extractor,
-                           cache_dir=str(tmp_path))
-  assert extractor.calls == 2
-  with pytest.raises(ValueError, match="got '../test'"):
-    fid.reference_statistics(images, "mnist", "../test", extractor,
-                             cache_dir=str(tmp_path))

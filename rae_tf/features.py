@@ -1,0 +1,162 @@
+"""Inception pool_3 features of images, the FID way, and cached references.
+
+Images in [0, 1] (or uint8) -> uint8 -> 0..255 floats -> TF1 legacy bilinear
+resize to 299x299 -> (x - 128) / 128 -> `rae_tf.inception` network ->
+(N, 2048), as TTUR's TF1 code and pytorch-fid compute them. `rae_tf.fid`
+turns features into distances.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import time
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from rae_tf import files
+from rae_tf import inception
+
+_FEATURES_DIR = "fid_features"
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
+_RANGE_TOLERANCE = 1e-3  # float images may overshoot [0, 1] by rounding
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """(N, H, W, C) images -> (N, H, W, 3) uint8, grey replicated to RGB.
+
+  uint8 images pass unchanged; float images in [0, 1] become
+  floor(255 x + 0.5) (round half up, as PIL and torchvision write PNGs).
+
+  Raises:
+    ValueError: not 4-D, empty, C not in {1, 3}, another dtype, or floats
+      outside [0, 1].
+  """
+  images = np.asarray(images)
+  if images.ndim != 4 or not images.size or images.shape[-1] not in (1, 3):
+    raise ValueError("images must be (N, H, W, C) with N >= 1 and C = 1 or 3;"
+                     f" got shape {images.shape}")
+  if np.issubdtype(images.dtype, np.floating):
+    low, high = float(images.min()), float(images.max())
+    if (not np.isfinite([low, high]).all() or low < -_RANGE_TOLERANCE or
+        high > 1 + _RANGE_TOLERANCE):
+      raise ValueError(
+          f"float images must lie in [0, 1]; got values in [{low}, {high}]: "
+          "pass decoder outputs (sigmoid) or uint8 pixels")
+    images = np.floor(np.clip(images, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+  elif images.dtype != np.uint8:
+    raise ValueError(f"images must be uint8 (0..255) or float in [0, 1]; got "
+                     f"dtype {images.dtype}")
+  if images.shape[-1] == 1:
+    images = np.repeat(images, 3, axis=-1)
+  return images
+
+
+class FeatureExtractor:
+  """Images -> (N, 2048) FID Inception pool_3 features, in batches."""
+
+  def __init__(self, model=None, batch_size: int = 50):
+    """Loads the network.
+
+    Args:
+      model: the network of `rae_tf.inception`; default: loaded from the
+        weights cache (`inception.load_fid_inception`).
+      batch_size: images per forward pass.
+
+    Raises:
+      inception.WeightsError: no converted weights in the cache.
+    """
+    if batch_size < 1:
+      raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    self.model = model if model is not None else (
+        inception.load_fid_inception())
+    self.batch_size = batch_size
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    def features(images):  # (B, H, W, 3) uint8 -> (B, 2048) float32
+      return self.model(preprocess(images), training=False)
+
+    self._features = features
+
+  def __call__(self, images: np.ndarray) -> np.ndarray:
+    """Features of (N, H, W, C) uint8 or [0, 1] float images, C in {1, 3}.
+
+    Returns:
+      (N, 2048) float64 features.
+    """
+    images = to_uint8(images)
+    start = time.perf_counter()
+    batches = []
+    for i in range(0, len(images), self.batch_size):
+      batches.append(self._features(images[i:i + self.batch_size]).numpy())
+      logging.log_every_n_seconds(logging.INFO, "FID features: %d / %d images",
+                                  60, i + len(batches[-1]), len(images))
+    logging.info("FID features of %d images: %.1f images/s", len(images),
+                 len(images) / (time.perf_counter() - start))
+    return np.concatenate(batches).astype(np.float64)
+
+
+def preprocess(images: tf.Tensor) -> tf.Tensor:
+  """(B, H, W, 3) 0..255 -> (B, 299, 299, 3) in [-1, 1), the FID way.
+
+  TF1's legacy bilinear resize (`tf.compat.v1.image.resize_bilinear`, here as
+  its raw op; align_corners=False, half_pixel_centers=False: source pixel =
+  destination pixel * in_size / 299; tf.image.resize samples differently),
+  then (x - 128) / 128.
+  """
+  images = tf.raw_ops.ResizeBilinear(
+      images=tf.cast(images, tf.float32),
+      size=[inception.IMAGE_SIZE, inception.IMAGE_SIZE], align_corners=False,
+      half_pixel_centers=False)
+  return (images - 128.0) / 128.0
+
+
+def reference_features(images: np.ndarray, dataset: str, split: str,
+                       extractor: Optional[FeatureExtractor] = None,
+                       cache_dir: Optional[str] = None) -> np.ndarray:
+  """Features of a dataset split, computed once and cached.
+
+  The cache file is
+  `<cache_dir>/fid_features/<dataset>-<split>-n<N>-<digest>.npy`, where the
+  digest is a SHA-1 of the uint8 pixels, so a different subset or source of
+  the "same" split (embedded 5k MNIST vs the idx files) never reuses stale
+  features. Features (not only their statistics) are kept because
+  precision/recall clusters them with the generated ones.
+
+  Args:
+    images: (N, H, W, C) uint8 or [0, 1] float images of the split.
+    dataset: dataset name, e.g. "mnist" (letters, digits, underscores).
+    split: split name, e.g. "test".
+    extractor: feature extractor; created on a cache miss if None.
+    cache_dir: default `inception.default_cache_dir()`.
+
+  Returns:
+    (N, 2048) float64 features, float32-exact (they are stored as float32).
+  """
+  for what, name in (("dataset", dataset), ("split", split)):
+    if not _NAME_PATTERN.match(name):
+      raise ValueError(f"{what} must be letters, digits and underscores; got "
+                       f"{name!r}")
+  images = to_uint8(images)
+  digest = hashlib.sha1(str(images.shape).encode() + images.tobytes())
+  path = os.path.join(
+      cache_dir or inception.default_cache_dir(), _FEATURES_DIR,
+      f"{dataset}-{split}-n{len(images)}-{digest.hexdigest()[:12]}.npy")
+  if os.path.isfile(path):
+    logging.info("FID reference features from %s", path)
+    return np.load(path).astype(np.float64)
+  extractor = extractor or FeatureExtractor()
+  features = extractor(images).astype(np.float32)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  buffer = io.BytesIO()
+  np.save(buffer, features)
+  files.atomic_write_bytes(path, buffer.getvalue())
+  logging.info("FID reference features of %s/%s (N=%d) written to %s",
+               dataset, split, len(features), path)
+  return features.astype(np.float64)
