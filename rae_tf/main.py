@@ -92,16 +92,22 @@ flags.DEFINE_float("stage2_learning_rate", None,
                    "--model=two_stage_vae. Default: the authors' 1e-4.")
 
 
-def _gpu_available() -> bool:
+def gpu_available() -> bool:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return bool(tf.config.list_physical_devices("GPU"))
 
 
-def config_from_flags() -> config_lib.Config:
-  """Builds the run's Config from the parsed flags."""
+def config_from_flags(model: str | None = None,
+                      reg: str | None = None) -> config_lib.Config:
+  """Builds the run's Config from the parsed flags.
+
+  Args:
+    model: overrides --model (the Table-1 runner sets it per row).
+    reg: overrides --reg.
+  """
   return config_lib.make_config(
-      FLAGS.dataset, FLAGS.model, FLAGS.reg,
-      gpu_available=_gpu_available(),
+      FLAGS.dataset, model or FLAGS.model, reg or FLAGS.reg,
+      gpu_available=gpu_available(),
       latent_dim=FLAGS.latent_dim, embedding_weight=FLAGS.embedding_weight,
       reg_weight=FLAGS.reg_weight, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
@@ -127,7 +133,7 @@ def main(argv):
         "runs", f"{config.run_name}-"
         f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
     logging.info("configuration:\n%s", config.to_json())
-    if not _gpu_available() and (FLAGS.width is None or FLAGS.epochs is None):
+    if not gpu_available() and (FLAGS.width is None or FLAGS.epochs is None):
       logging.info("no GPU visible: width %.3g, %d epochs (the paper: 1.0, "
                    "%d); set --width/--epochs to override", config.width,
                    config.epochs, config.preset.epochs)

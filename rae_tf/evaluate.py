@@ -1,0 +1,213 @@
+"""The paper's Table-1 evaluation of one trained run.
+
+Every column is an FID against Inception features of the test split
+(Ghosh et al., 2020, Sec. 6 and Table 1):
+  REC      reconstructions D(E(x)) of held-out test images x
+  N        decoded samples of the "N" density: a Gaussian fitted to the
+           training codes (deterministic models), the prior N(0, I) (VAE,
+           WAE), or the trained second stage (two-stage VAE)
+  GMM      decoded samples of the ex-post 10-component GMM
+  Interp.  decoded mid-points D((z_a + z_b) / 2) of random pairs of
+           held-out codes
+plus the per-pixel squared reconstruction error and precision/recall for
+distributions (F_8, F_1/8) of each column. The model is the run's exported
+SavedModel (what is served is what is measured); the densities are its
+`samplers/*.npz`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from rae_tf import config as config_lib
+from rae_tf import errors
+from rae_tf import features as features_lib
+from rae_tf import fid
+from rae_tf import files
+from rae_tf import prd
+from rae_tf import sampler as sampler_lib
+
+COLUMNS = ("REC", "N", "GMM", "Interp.")
+EVALUATION_FILE = "evaluation.json"
+# Models whose N column is their own trained sampler (the export's `sample`
+# signature) and which have no GMM column in the paper.
+_OWN_SAMPLER_MODELS = frozenset({"two_stage_vae"})
+_BATCH = 250  # images per SavedModel call
+
+CodeSampler = Callable[[int, int], np.ndarray]  # (num, seed) -> (num, d)
+
+
+class EvaluationError(errors.UserError):
+  """A run cannot be evaluated as asked."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+  """What evaluation needs of a finished run.
+
+  Attributes:
+    workdir: the run's work directory.
+    config: its configuration.
+    encode: (B, H, W, C) images in [0, 1] -> (B, d) codes.
+    decode: (B, d) codes -> (B, H, W, C) images in [0, 1].
+    samplers: Table-1 column ("N", "GMM") -> code sampler.
+  """
+
+  workdir: str
+  config: config_lib.Config
+  encode: Callable[[np.ndarray], np.ndarray]
+  decode: Callable[[np.ndarray], np.ndarray]
+  samplers: dict[str, CodeSampler]
+
+
+def _batched(function, inputs: np.ndarray) -> np.ndarray:
+  return np.concatenate([function(inputs[i:i + _BATCH])
+                         for i in range(0, len(inputs), _BATCH)])
+
+
+def _mixture_sampler(path: str) -> CodeSampler:
+  layer = sampler_lib.MixtureSampler.from_mixture(
+      sampler_lib.GaussianMixture.load(path))
+  return lambda num, seed: layer.sample(num, seed).numpy()
+
+
+def load_run(workdir: str) -> TrainedRun:
+  """Loads a finished run's export and ex-post densities.
+
+  Raises:
+    EvaluationError: `workdir` holds no finished run (no results.json).
+  """
+  results_path = os.path.join(workdir, "results.json")
+  if not os.path.isfile(results_path):
+    raise EvaluationError(
+        f"{workdir} holds no finished run (no results.json); train it first "
+        "(python -m rae_tf.main --workdir=...) or rerun the table to resume")
+  with open(results_path) as f:
+    results = json.load(f)
+  with open(os.path.join(workdir, "config.json")) as f:
+    config = config_lib.Config.from_json(f.read())
+  served = tf.saved_model.load(os.path.join(workdir, results["export_dir"]))
+  signatures = served.signatures
+
+  def encode(images):
+    return signatures["encode"](images=tf.constant(images))["codes"].numpy()
+
+  def decode(codes):
+    return signatures["decode"](codes=tf.constant(codes))["images"].numpy()
+
+  if config.model in _OWN_SAMPLER_MODELS:
+    def own_sampler(num, seed):
+      outputs = signatures["sample"](num_samples=tf.constant(num, tf.int32),
+                                     seed=tf.constant(seed, tf.int64))
+      return outputs["codes"].numpy()
+    samplers = {"N": own_sampler}
+  else:
+    samplers = {
+        column: _mixture_sampler(
+            os.path.join(workdir, "samplers", f"{name}.npz"))
+        for column, name in (("N", "gaussian"), ("GMM", "gmm"))}
+  return TrainedRun(workdir, config, encode, decode, samplers)
+
+
+def generated_images(run: TrainedRun, test_images: np.ndarray,
+                     seed: int) -> dict[str, np.ndarray]:
+  """Images of every Table-1 column the run has, N = len(test_images) each.
+
+  Args:
+    run: the trained run.
+    test_images: (N, H, W, C) held-out images in [0, 1], N >= 2.
+    seed: seed of the density samples and of the interpolation pairs.
+
+  Returns:
+    Column -> (N, H, W, C) images in [0, 1], in `COLUMNS` order.
+  """
+  num = len(test_images)
+  codes = _batched(run.encode, test_images)  # (N, d)
+  images = {"REC": _batched(run.decode, codes)}
+  for column, sample in run.samplers.items():
+    images[column] = _batched(run.decode, sample(num, seed))
+  # Random pairs (a, b), a != b, of held-out codes.
+  rng = np.random.default_rng(seed)
+  first = rng.integers(0, num, num)
+  second = (first + rng.integers(1, num, num)) % num
+  images["Interp."] = _batched(run.decode,
+                               (codes[first] + codes[second]) / 2)
+  return {column: images[column] for column in COLUMNS if column in images}
+
+
+def column_scores(image_features: np.ndarray,
+                  reference_features: np.ndarray, seed: int) -> dict:
+  """FID and PRD of one column's (N, D) features against the reference.
+
+  FID uses every reference feature; PRD needs balanced sets, so it uses the
+  first min(N, N_ref) of each.
+  """
+  reference = fid.FeatureStatistics.from_features(reference_features)
+  count = min(len(image_features), len(reference_features))
+  curve = prd.prd_from_features(image_features[:count],
+                                reference_features[:count], seed=seed)
+  return {"fid": fid.fid_from_features(image_features, reference).to_dict(),
+          "prd": curve.to_dict()}
+
+
+def evaluate_run(run: TrainedRun, test_images: np.ndarray,
+                 reference_features: np.ndarray,
+                 extractor: features_lib.FeatureExtractor,
+                 seed: int = 0) -> dict:
+  """Table-1 scores of a run, written to its evaluation.json and TensorBoard.
+
+  Args:
+    run: the trained run.
+    test_images: (N, H, W, C) held-out test images in [0, 1]; N is the
+      sample count of every column.
+    reference_features: (N_ref, 2048) features of the test split.
+    extractor: Inception feature extractor.
+    seed: seed of the samples, the interpolation pairs and PRD's k-means.
+
+  Returns:
+    {"columns": {column: {"fid": ..., "prd": ...}}, "reconstruction_mse",
+     "num_samples", "num_reference"}.
+  """
+  if len(test_images) < 2:
+    raise EvaluationError(f"need at least 2 test images; got "
+                          f"{len(test_images)}")
+  images = generated_images(run, test_images, seed)
+  columns = {}
+  for column, generated in images.items():
+    columns[column] = column_scores(extractor(generated), reference_features,
+                                    seed)
+    logging.info("%s %s: %s", run.config.run_name, column,
+                 fid.FidResult(**columns[column]["fid"]))
+  evaluation = {
+      "columns": columns,
+      "reconstruction_mse": float(np.mean((images["REC"] - test_images)**2)),
+      "num_samples": len(test_images),
+      "num_reference": len(reference_features),
+      "seed": seed,
+  }
+  files.atomic_write_text(os.path.join(run.workdir, EVALUATION_FILE),
+                          json.dumps(evaluation, indent=2, sort_keys=True))
+  write_summaries(os.path.join(run.workdir, "tensorboard", "evaluation"),
+                  evaluation, step=run.config.epochs)
+  return evaluation
+
+
+def write_summaries(log_dir: str, evaluation: dict, step: int) -> None:
+  """FID and PRD scalars of an evaluation, as TensorBoard "fid/REC" etc."""
+  writer = tf.summary.create_file_writer(log_dir)
+  with writer.as_default():
+    for column, scores in evaluation["columns"].items():
+      tf.summary.scalar(f"fid/{column}", scores["fid"]["value"], step=step)
+      tf.summary.scalar(f"prd_f8/{column}", scores["prd"]["f_8"], step=step)
+      tf.summary.scalar(f"prd_f1_8/{column}", scores["prd"]["f_1_8"],
+                        step=step)
+    tf.summary.scalar("reconstruction_mse", evaluation["reconstruction_mse"],
+                      step=step)
+  writer.close()

@@ -1,0 +1,268 @@
+r"""Command line: the paper's Table 1 for one dataset, one row per model.
+
+    python -m rae_tf.table --dataset=mnist --flagfile=flags/table_cpu.flags
+    python -m rae_tf.table --dataset=mnist --models=ae,rae_l2 \
+        --table_dir=runs/table-mnist
+
+Each model trains into <table_dir>/<model>/ with the training flags of
+`rae_tf.main` (rerunning the command resumes an interrupted run and reuses
+finished ones), is evaluated into its evaluation.json (and TensorBoard), and
+the table is written to <table_dir>/table.md and table.csv, with the paper's
+numbers beside ours for the paper's datasets. Every FID states its N.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import sys
+
+import keras
+from absl import app
+from absl import flags
+from absl import logging
+
+from rae_tf import data
+from rae_tf import errors
+from rae_tf import evaluate
+from rae_tf import features
+from rae_tf import files
+from rae_tf import main as main_lib
+from rae_tf import paper
+from rae_tf import train
+
+# Row key -> (display name, --model, --reg), in the paper's row order.
+TABLE_MODELS = {
+    "vae": ("VAE", "vae", "none"),
+    "cvvae": ("CV-VAE", "cvvae", "none"),
+    "wae": ("WAE", "wae", "none"),
+    "two_stage_vae": ("2sVAE", "two_stage_vae", "none"),
+    "rae_gp": ("RAE-GP", "rae", "gp"),
+    "rae_l2": ("RAE-L2", "rae", "l2"),
+    "rae_sn": ("RAE-SN", "rae", "sn"),
+    "rae": ("RAE", "rae", "none"),
+    "ae": ("AE", "ae", "none"),
+}
+_GPU_SAMPLES = paper.TABLE_1_SAMPLES
+_CPU_SAMPLES = 500
+_CPU_REFERENCE_SAMPLES = 1000
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("models", list(TABLE_MODELS),
+                  f"Rows of the table, from {list(TABLE_MODELS)}.")
+flags.DEFINE_string("table_dir", None,
+                    "Directory of the runs and the table. Default: "
+                    "runs/table-<dataset>.")
+flags.DEFINE_integer("fid_samples", None,
+                     "Images per FID column (test images reconstructed, "
+                     "samples, interpolation pairs). Default: the paper's "
+                     f"{_GPU_SAMPLES} on GPU, {_CPU_SAMPLES} on CPU; at most "
+                     "the test split's size.")
+flags.DEFINE_integer("fid_reference_samples", None,
+                     "Test images whose features are the FID reference. "
+                     f"Default: {_GPU_SAMPLES} on GPU, {_CPU_REFERENCE_SAMPLES}"
+                     " on CPU; at most the test split's size.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  """One model's line of the table."""
+
+  key: str
+  name: str
+  reconstruction_mse: float
+  columns: dict  # column -> {"fid": FidResult dict, "prd": PRDResult dict}
+  paper: paper.Row | None
+
+
+def _format_fid(value) -> str:
+  return "–" if value is None else f"{value:.2f}"
+
+
+def _prd_column(row: Row) -> str:
+  return "GMM" if "GMM" in row.columns else "N"
+
+
+def markdown_table(rows: list[Row], title: str, real_data: dict,
+                   columns: tuple[str, ...]) -> str:
+  """The table in the paper's layout, with the paper's numbers beside ours.
+
+  Args:
+    rows: one per model.
+    title: first line (dataset, width, epochs, N).
+    real_data: {"fid": ..., "prd": ...} of real validation images, the floor
+      of FID at this N.
+    columns: the FID columns, e.g. `evaluate.COLUMNS`.
+  """
+  with_paper = any(row.paper for row in rows)
+  header = ["model", "MSE", *columns, "PRD (F_8 / F_1/8)"]
+  if with_paper:
+    header.append("paper: " + " / ".join(columns))
+  lines = [f"**{title}**", "", "| " + " | ".join(header) + " |",
+           "|" + "---|" * len(header)]
+  for row in rows:
+    fids = [_format_fid(row.columns[c]["fid"]["value"]
+                        if c in row.columns else None) for c in columns]
+    prd = row.columns[_prd_column(row)]["prd"]
+    cells = [row.name, f"{row.reconstruction_mse:.5f}", *fids,
+             f"{prd['f_8']:.2f} / {prd['f_1_8']:.2f} ({_prd_column(row)})"]
+    if with_paper:
+      cells.append(" / ".join(_format_fid(v) for v in row.paper)
+                   if row.paper else "")
+    lines.append("| " + " | ".join(cells) + " |")
+  fid = real_data["fid"]
+  lines += ["", f"Real validation images against the same reference: FID "
+            f"{fid['value']:.2f} (N={fid['n']} vs {fid['n_reference']}), PRD "
+            f"{real_data['prd']['f_8']:.2f} / {real_data['prd']['f_1_8']:.2f}"
+            ": the floor of every column at this N."]
+  return "\n".join(lines) + "\n"
+
+
+def csv_table(rows: list[Row], dataset: str,
+              columns: tuple[str, ...]) -> str:
+  """One CSV line per model: ours and the paper's FIDs, PRDs and N."""
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator="\n")
+  slugs = [c.rstrip(".").lower() for c in columns]
+  writer.writerow(
+      ["dataset", "model", "reconstruction_mse",
+       *[f"fid_{s}" for s in slugs], *[f"prd_f8_{s}" for s in slugs],
+       *[f"prd_f1_8_{s}" for s in slugs], "n", "n_reference",
+       *[f"paper_fid_{s}" for s in slugs]])
+  for row in rows:
+    scores = [row.columns.get(c) for c in columns]
+    n = next(s for s in scores if s)["fid"]
+    writer.writerow(
+        [dataset, row.name, f"{row.reconstruction_mse:.6f}",
+         *[f"{s['fid']['value']:.4f}" if s else "" for s in scores],
+         *[f"{s['prd']['f_8']:.4f}" if s else "" for s in scores],
+         *[f"{s['prd']['f_1_8']:.4f}" if s else "" for s in scores],
+         n["n"], n["n_reference"],
+         *[("" if v is None else v) for v in (row.paper or [None] * 4)]])
+  return buffer.getvalue()
+
+
+def _check_models(models: list[str]) -> None:
+  unknown = sorted(set(models) - set(TABLE_MODELS))
+  if unknown or not models:
+    raise errors.ConfigError(
+        f"--models must name some of {list(TABLE_MODELS)}; got unknown "
+        f"{unknown or 'nothing'}")
+
+
+def _sample_counts(gpu: bool, test_size: int) -> tuple[int, int]:
+  samples = FLAGS.fid_samples or (_GPU_SAMPLES if gpu else _CPU_SAMPLES)
+  reference = FLAGS.fid_reference_samples or (
+      _GPU_SAMPLES if gpu else _CPU_REFERENCE_SAMPLES)
+  for name, value in (("--fid_samples", samples),
+                      ("--fid_reference_samples", reference)):
+    if value < 2:
+      raise errors.ConfigError(f"{name} must be >= 2; got {value}")
+  return min(samples, test_size), min(reference, test_size)
+
+
+def _train_or_reuse(config, workdir: str) -> None:
+  """Trains `config` into `workdir` unless a finished run of it is there."""
+  if os.path.isfile(os.path.join(workdir, "results.json")) and (
+      not FLAGS.overwrite):
+    with open(os.path.join(workdir, "config.json")) as f:
+      saved = json.load(f)
+    current = json.loads(config.to_json())
+    differ = sorted(k for k in current if saved.get(k) != current[k])
+    if differ:
+      raise errors.WorkdirError(
+          f"{workdir} holds a finished run with other settings "
+          f"({', '.join(differ)} differ); pass --overwrite to retrain it or "
+          "choose another --table_dir")
+    logging.info("reusing the finished run in %s", workdir)
+    return
+  train.run(config, workdir, overwrite=FLAGS.overwrite)
+  keras.backend.clear_session()
+
+
+def _evaluation(run, test_images, reference_features, extractor) -> dict:
+  """The run's evaluation.json if it matches these inputs, else a new one."""
+  path = os.path.join(run.workdir, evaluate.EVALUATION_FILE)
+  if os.path.isfile(path) and os.path.getmtime(path) >= os.path.getmtime(
+      os.path.join(run.workdir, "results.json")):
+    with open(path) as f:
+      saved = json.load(f)
+    if (saved["num_samples"], saved["num_reference"], saved["seed"]) == (
+        len(test_images), len(reference_features), run.config.seed):
+      logging.info("reusing %s", path)
+      return saved
+  return evaluate.evaluate_run(run, test_images, reference_features,
+                               extractor, seed=run.config.seed)
+
+
+def build_table(table_dir: str) -> str:
+  """Trains/reuses every --models run, evaluates it, writes the tables."""
+  _check_models(FLAGS.models)
+  configs = {key: main_lib.config_from_flags(*TABLE_MODELS[key][1:])
+             for key in FLAGS.models}
+  first = next(iter(configs.values()))
+  gpu = main_lib.gpu_available()
+  splits = data.load_splits(first.dataset, first.data_dir, first.image_shape,
+                            first.max_train_examples)
+  num_samples, num_reference = _sample_counts(gpu, splits.sizes["test"])
+  extractor = features.FeatureExtractor()
+  reference_images = train.take_images(splits.test, num_reference)
+  reference_features = features.reference_features(
+      reference_images, first.dataset, "test", extractor)
+  test_images = reference_images[:num_samples]
+  if num_samples > num_reference:
+    test_images = train.take_images(splits.test, num_samples)
+  validation = train.take_images(
+      splits.validation, min(num_samples, splits.sizes["validation"]))
+  real_data = evaluate.column_scores(extractor(validation),
+                                     reference_features, first.seed)
+
+  rows = []
+  for key, config in configs.items():
+    workdir = os.path.join(table_dir, key)
+    logging.info("table row %s: %s", key, workdir)
+    _train_or_reuse(config, workdir)
+    run = evaluate.load_run(workdir)
+    scores = _evaluation(run, test_images, reference_features, extractor)
+    rows.append(Row(key, TABLE_MODELS[key][0], scores["reconstruction_mse"],
+                    scores["columns"],
+                    paper.TABLE_1.get(first.dataset, {}).get(key)))
+
+  source = first.data_dir or "embedded"
+  title = (f"{first.dataset} ({source}; {splits.sizes['train']} training "
+           f"images), width {first.width:g}, {first.epochs} epochs, batch "
+           f"{first.batch_size}; FID of N={num_samples} images per column vs "
+           f"{num_reference} test images (the paper: N="
+           f"{paper.TABLE_1_SAMPLES}, width 1)")
+  markdown = markdown_table(rows, title, real_data, evaluate.COLUMNS)
+  os.makedirs(table_dir, exist_ok=True)
+  files.atomic_write_text(os.path.join(table_dir, "table.md"), markdown)
+  files.atomic_write_text(os.path.join(table_dir, "table.csv"),
+                          csv_table(rows, first.dataset, evaluate.COLUMNS))
+  return markdown
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  table_dir = FLAGS.table_dir or os.path.join("runs",
+                                              f"table-{FLAGS.dataset}")
+  try:
+    markdown = build_table(table_dir)
+  except errors.UserError as e:
+    sys.stderr.write(f"rae_tf.table: error: {e}\n")
+    sys.exit(1 if isinstance(e, errors.NonFiniteLossError) else 2)
+  except OSError as e:
+    sys.stderr.write(f"rae_tf.table: error: {e.strerror or e} "
+                     f"({e.filename or 'while writing'}); rerun the same "
+                     "command to resume\n")
+    sys.exit(2)
+  sys.stdout.write(markdown + f"\nwritten to {table_dir}/table.md and "
+                   "table.csv\n")
+
+
+if __name__ == "__main__":
+  app.run(main)
