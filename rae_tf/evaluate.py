@@ -10,7 +10,9 @@ Every column is an FID against Inception features of the test split
   Interp.  decoded mid-points D((z_a + z_b) / 2) of random pairs of
            held-out codes
 plus the per-pixel squared reconstruction error and precision/recall for
-distributions (F_8, F_1/8) of each column. The model is the run's exported
+distributions (F_8, F_1/8) of the generation column (GMM, or N where there
+is no GMM column): PRD's ten k-means clusterings cost about as much as the
+features of a column on CPU, and the paper reports it for samples. The model is the run's exported
 SavedModel (what is served is what is measured); the densities are its
 `samplers/*.npz`.
 """
@@ -142,19 +144,31 @@ def generated_images(run: TrainedRun, test_images: np.ndarray,
   return {column: images[column] for column in COLUMNS if column in images}
 
 
+def prd_column(columns) -> str:
+  """The column whose PRD is computed: GMM, or N where there is no GMM."""
+  return "GMM" if "GMM" in columns else "N"
+
+
 def column_scores(image_features: np.ndarray,
-                  reference_features: np.ndarray, seed: int) -> dict:
-  """FID and PRD of one column's (N, D) features against the reference.
+                  reference_features: np.ndarray, seed: int,
+                  with_prd: bool) -> dict:
+  """FID (and PRD) of one column's (N, D) features against the reference.
 
   FID uses every reference feature; PRD needs balanced sets, so it uses the
   first min(N, N_ref) of each.
+
+  Returns:
+    {"fid": FidResult dict} and, if `with_prd`, "prd": PRDResult dict.
   """
   reference = fid.FeatureStatistics.from_features(reference_features)
-  count = min(len(image_features), len(reference_features))
-  curve = prd.prd_from_features(image_features[:count],
-                                reference_features[:count], seed=seed)
-  return {"fid": fid.fid_from_features(image_features, reference).to_dict(),
-          "prd": curve.to_dict()}
+  scores = {
+      "fid": fid.fid_from_features(image_features, reference).to_dict()}
+  if with_prd:
+    count = min(len(image_features), len(reference_features))
+    scores["prd"] = prd.prd_from_features(
+        image_features[:count], reference_features[:count],
+        seed=seed).to_dict()
+  return scores
 
 
 def evaluate_run(run: TrainedRun, test_images: np.ndarray,
@@ -172,8 +186,8 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
     seed: seed of the samples, the interpolation pairs and PRD's k-means.
 
   Returns:
-    {"columns": {column: {"fid": ..., "prd": ...}}, "reconstruction_mse",
-     "num_samples", "num_reference"}.
+    {"columns": {column: {"fid": ..., ["prd": ...]}}, "reconstruction_mse",
+     "num_samples", "num_reference", "seed"}.
   """
   if len(test_images) < 2:
     raise EvaluationError(f"need at least 2 test images; got "
@@ -182,7 +196,7 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
   columns = {}
   for column, generated in images.items():
     columns[column] = column_scores(extractor(generated), reference_features,
-                                    seed)
+                                    seed, column == prd_column(images))
     logging.info("%s %s: %s", run.config.run_name, column,
                  fid.FidResult(**columns[column]["fid"]))
   evaluation = {
@@ -205,9 +219,11 @@ def write_summaries(log_dir: str, evaluation: dict, step: int) -> None:
   with writer.as_default():
     for column, scores in evaluation["columns"].items():
       tf.summary.scalar(f"fid/{column}", scores["fid"]["value"], step=step)
-      tf.summary.scalar(f"prd_f8/{column}", scores["prd"]["f_8"], step=step)
-      tf.summary.scalar(f"prd_f1_8/{column}", scores["prd"]["f_1_8"],
-                        step=step)
+      if "prd" in scores:
+        tf.summary.scalar(f"prd_f8/{column}", scores["prd"]["f_8"],
+                          step=step)
+        tf.summary.scalar(f"prd_f1_8/{column}", scores["prd"]["f_1_8"],
+                          step=step)
     tf.summary.scalar("reconstruction_mse", evaluation["reconstruction_mse"],
                       step=step)
   writer.close()

@@ -74,16 +74,12 @@ class Row:
   key: str
   name: str
   reconstruction_mse: float
-  columns: dict  # column -> {"fid": FidResult dict, "prd": PRDResult dict}
+  columns: dict  # column -> {"fid": FidResult dict[, "prd": PRDResult dict]}
   paper: paper.Row | None
 
 
 def _format_fid(value) -> str:
   return "–" if value is None else f"{value:.2f}"
-
-
-def _prd_column(row: Row) -> str:
-  return "GMM" if "GMM" in row.columns else "N"
 
 
 def markdown_table(rows: list[Row], title: str, real_data: dict,
@@ -106,9 +102,10 @@ def markdown_table(rows: list[Row], title: str, real_data: dict,
   for row in rows:
     fids = [_format_fid(row.columns[c]["fid"]["value"]
                         if c in row.columns else None) for c in columns]
-    prd = row.columns[_prd_column(row)]["prd"]
+    prd_column = evaluate.prd_column(row.columns)
+    prd = row.columns[prd_column]["prd"]
     cells = [row.name, f"{row.reconstruction_mse:.5f}", *fids,
-             f"{prd['f_8']:.2f} / {prd['f_1_8']:.2f} ({_prd_column(row)})"]
+             f"{prd['f_8']:.2f} / {prd['f_1_8']:.2f} ({prd_column})"]
     if with_paper:
       cells.append(" / ".join(_format_fid(v) for v in row.paper)
                    if row.paper else "")
@@ -123,7 +120,10 @@ def markdown_table(rows: list[Row], title: str, real_data: dict,
 
 def csv_table(rows: list[Row], dataset: str,
               columns: tuple[str, ...]) -> str:
-  """One CSV line per model: ours and the paper's FIDs, PRDs and N."""
+  """One CSV line per model: ours and the paper's FIDs, PRDs and N.
+
+  PRD cells are empty for columns without PRD (see `evaluate.prd_column`).
+  """
   buffer = io.StringIO()
   writer = csv.writer(buffer, lineterminator="\n")
   slugs = [c.rstrip(".").lower() for c in columns]
@@ -138,8 +138,10 @@ def csv_table(rows: list[Row], dataset: str,
     writer.writerow(
         [dataset, row.name, f"{row.reconstruction_mse:.6f}",
          *[f"{s['fid']['value']:.4f}" if s else "" for s in scores],
-         *[f"{s['prd']['f_8']:.4f}" if s else "" for s in scores],
-         *[f"{s['prd']['f_1_8']:.4f}" if s else "" for s in scores],
+         *[f"{s['prd']['f_8']:.4f}" if s and "prd" in s else ""
+           for s in scores],
+         *[f"{s['prd']['f_1_8']:.4f}" if s and "prd" in s else ""
+           for s in scores],
          n["n"], n["n_reference"],
          *[("" if v is None else v) for v in (row.paper or [None] * 4)]])
   return buffer.getvalue()
@@ -218,7 +220,8 @@ def build_table(table_dir: str) -> str:
   validation = train.take_images(
       splits.validation, min(num_samples, splits.sizes["validation"]))
   real_data = evaluate.column_scores(extractor(validation),
-                                     reference_features, first.seed)
+                                     reference_features, first.seed,
+                                     with_prd=True)
 
   rows = []
   for key, config in configs.items():

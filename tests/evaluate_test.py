@@ -69,7 +69,8 @@ def test_column_scores_match_an_independent_computation():
   rng = np.random.default_rng(0)
   generated = rng.normal(size=(30, 4))
   reference = rng.normal(0.5, 1.0, size=(50, 4))
-  scores = evaluate.column_scores(generated, reference, seed=1)
+  scores = evaluate.column_scores(generated, reference, seed=1,
+                                  with_prd=True)
   mu1, sigma1 = fid.statistics(generated)
   mu2, sigma2 = fid.statistics(reference)
   assert scores["fid"]["value"] == pytest.approx(
@@ -79,6 +80,13 @@ def test_column_scores_match_an_independent_computation():
   expected = prd.prd_from_features(generated, reference[:30], seed=1)
   assert scores["prd"]["f_8"] == pytest.approx(expected.f_8)
   assert scores["prd"]["n"] == scores["prd"]["n_reference"] == 30
+  assert "prd" not in evaluate.column_scores(generated, reference, seed=1,
+                                             with_prd=False)
+
+
+def test_prd_is_for_the_generation_column():
+  assert evaluate.prd_column(evaluate.COLUMNS) == "GMM"
+  assert evaluate.prd_column(("REC", "N", "Interp.")) == "N"
 
 
 def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
@@ -92,6 +100,8 @@ def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
                                      seed=0)
   assert evaluation["reconstruction_mse"] == 0.0
   assert set(evaluation["columns"]) == set(evaluate.COLUMNS)
+  assert [c for c, scores in evaluation["columns"].items()
+          if "prd" in scores] == ["GMM"]
   # REC of a perfect autoencoder is the FID of the test images themselves.
   direct = fid.fid_from_features(extractor(test_images),
                                  fid.FeatureStatistics.from_features(reference))
@@ -108,8 +118,9 @@ def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
                               float(tf.make_ndarray(value.tensor)))
   assert scalars["fid/GMM"] == pytest.approx(
       (3, evaluation["columns"]["GMM"]["fid"]["value"]))
-  assert {"fid/REC", "fid/N", "fid/Interp.", "prd_f8/GMM",
+  assert {"fid/REC", "fid/N", "fid/Interp.", "prd_f8/GMM", "prd_f1_8/GMM",
           "reconstruction_mse"} <= set(scalars)
+  assert "prd_f8/REC" not in scalars
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLUMNS = ("REC", "N", "GMM", "Interp.")
 
 
-def _scores(value, f_8=0.5, f_1_8=0.25):
-  return {"fid": {"value": value, "n": 500, "n_reference": 1000},
-          "prd": {"f_8": f_8, "f_1_8": f_1_8, "n": 500, "n_reference": 500}}
+def _scores(value, f_8=None, f_1_8=None):
+  scores = {"fid": {"value": value, "n": 500, "n_reference": 1000}}
+  if f_8 is not None:
+    scores["prd"] = {"f_8": f_8, "f_1_8": f_1_8, "n": 500, "n_reference": 500}
+  return scores
 
 
 ROWS = [
@@ -60,7 +62,8 @@ def test_csv_table_round_trips_every_number():
       table.csv_table(ROWS, "mnist", COLUMNS))))
   assert [r["model"] for r in rows] == ["RAE-L2", "2sVAE"]
   assert float(rows[0]["fid_gmm"]) == 8.125
-  assert float(rows[0]["prd_f8_gmm"]) == 0.9
+  assert float(rows[0]["prd_f8_gmm"]) == 0.9 and rows[0]["prd_f8_rec"] == ""
+  assert float(rows[1]["prd_f1_8_n"]) == 0.6
   assert rows[1]["fid_gmm"] == "" and rows[1]["paper_fid_gmm"] == ""
   assert float(rows[1]["paper_fid_interp"]) == 18.35
   assert rows[0]["n"] == "500" and rows[0]["n_reference"] == "1000"
