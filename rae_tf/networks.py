@@ -34,6 +34,66 @@ import keras
 BATCH_NORM_MOMENTUM = 0.9
 
 
+# A convolution with at most this many output positions is computed as one
+# (B * positions, k * k * C_in) x (k * k * C_in, C_out) matmul of its patches
+# (`Conv2D` below): oneDNN's kernel-gradient convolution crawls at such
+# sizes (the last conv32 encoder layer, 4x4 -> 2x2, 512 -> 1024 channels: 15
+# GFLOP/s in bfloat16, ~16% of a training step; benchmarks/profile_step.py),
+# while the matmul and its two gradient matmuls run near peak.
+PATCH_MATMUL_MAX_POSITIONS = 4
+
+
+# The class is named Conv2D on purpose: Keras' `.weights.h5` files key the
+# layers of a model by their snake-cased class name ("conv2d_3"), so this
+# name keeps checkpoints interchangeable with plain keras.layers.Conv2D nets.
+@keras.saving.register_keras_serializable(package="rae_tf",
+                                          name="PatchMatmulConv2D")
+class Conv2D(keras.layers.Conv2D):
+  """keras.layers.Conv2D computed as patches @ kernel, for tiny outputs.
+
+  Same weights (kernel (k_h, k_w, C_in, C_out), bias), same output shape
+  and the same sums as `keras.layers.Conv2D` up to float rounding (the
+  accumulation order differs); only the kernels TensorFlow runs differ.
+  Supports what the nets use: channels-last, "same" padding, no dilation,
+  one group. One slice per output position, so meant for outputs of a few
+  positions (see `PATCH_MATMUL_MAX_POSITIONS`).
+  """
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    unsupported = {
+        "padding": (self.padding, "same"),
+        "data_format": (self.data_format, "channels_last"),
+        "dilation_rate": (tuple(self.dilation_rate), (1, 1)),
+        "groups": (self.groups, 1)}
+    for name, (value, allowed) in unsupported.items():
+      if value != allowed:
+        raise ValueError(
+            f"networks.Conv2D supports {name}={allowed!r} only; got "
+            f"{value!r}: use keras.layers.Conv2D")
+
+  def convolution_op(self, inputs, kernel):
+    _, height, width, channels = inputs.shape  # (B, H, W, C_in)
+    kernel_h, kernel_w = self.kernel_size
+    stride_h, stride_w = self.strides
+    out_h, out_w = -(-height // stride_h), -(-width // stride_w)
+    # "same" padding as TensorFlow splits it: the odd pixel goes after.
+    pad_h = max((out_h - 1) * stride_h + kernel_h - height, 0)
+    pad_w = max((out_w - 1) * stride_w + kernel_w - width, 0)
+    padded = keras.ops.pad(inputs, [[0, 0], [pad_h // 2, pad_h - pad_h // 2],
+                                    [pad_w // 2, pad_w - pad_w // 2], [0, 0]])
+    patches = keras.ops.stack(
+        [padded[:, i * stride_h:i * stride_h + kernel_h,
+                j * stride_w:j * stride_w + kernel_w, :]
+         for i in range(out_h) for j in range(out_w)],
+        axis=1)  # (B, out_h * out_w, k_h, k_w, C_in)
+    outputs = keras.ops.matmul(
+        keras.ops.reshape(patches, (-1, kernel_h * kernel_w * channels)),
+        keras.ops.reshape(kernel, (kernel_h * kernel_w * channels,
+                                   self.filters)))
+    return keras.ops.reshape(outputs, (-1, out_h, out_w, self.filters))
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
   """Layer sizes of one encoder/decoder pair at width 1.0."""
@@ -94,8 +154,11 @@ def build_encoder(architecture: str,
   images = keras.Input(shape=tuple(image_shape), name="images")
   x = images
   for filters in arch.encoder_filters:
-    x = _maybe_sn(keras.layers.Conv2D(scaled(filters, width), arch.kernel_size,
-                                      strides=2, padding="same"),
+    positions = -(-x.shape[1] // 2) * -(-x.shape[2] // 2)  # of the output
+    conv = (Conv2D if positions <= PATCH_MATMUL_MAX_POSITIONS
+            else keras.layers.Conv2D)
+    x = _maybe_sn(conv(scaled(filters, width), arch.kernel_size, strides=2,
+                       padding="same"),
                   spectral_norm)(x)
     x = _batch_norm(synchronized_batch_norm)(x)
     x = keras.layers.ReLU()(x)

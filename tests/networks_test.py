@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rae_tf import networks
 
@@ -107,3 +108,48 @@ def test_decoder_kernels_excludes_biases_and_batch_norm():
   kernels = networks.decoder_kernels(decoder)
   assert [tuple(k.shape) for k in kernels] == [
       (4, 8 * 8 * 64), (4, 4, 32, 64), (4, 4, 16, 32), (4, 4, 1, 16)]
+
+
+@pytest.mark.parametrize("size, strides, kernel_size", [
+    ((4, 4), 2, 4), ((3, 5), 2, 5), ((2, 2), 1, 4), ((5, 3), 1, 3)])
+def test_patch_matmul_conv_equals_keras_conv(size, strides, kernel_size):
+  rng = np.random.default_rng(0)
+  inputs = tf.constant(rng.normal(size=(3, *size, 6)), tf.float32)
+  reference = keras.layers.Conv2D(5, kernel_size, strides=strides,
+                                  padding="same")
+  patch = networks.Conv2D(5, kernel_size, strides=strides, padding="same")
+  reference.build(inputs.shape)
+  patch.build(inputs.shape)
+  patch.set_weights(reference.get_weights())
+  gradients = []
+  for layer in (reference, patch):
+    with tf.GradientTape() as tape:
+      tape.watch(inputs)
+      outputs = layer(inputs)
+      loss = tf.reduce_sum(outputs * tf.range(1.0, outputs.shape[-1] + 1))
+    gradients.append((outputs, *tape.gradient(loss, [inputs, layer.kernel])))
+  for expected, actual in zip(*gradients):
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_patch_matmul_conv_rejects_what_it_does_not_compute():
+  with pytest.raises(ValueError, match="padding='same' only; got 'valid'"):
+    networks.Conv2D(4, 3, padding="valid")
+
+
+def test_checkpoints_load_across_plain_and_patch_matmul_encoders(
+    tmp_path, monkeypatch):
+  # Only the last conv32 encoder layer (4x4 -> 2x2) becomes a patch matmul.
+  images = np.random.default_rng(1).uniform(0, 1, (2, 32, 32, 1))
+  patched = networks.build_encoder("conv32", (32, 32, 1), 16, width=0.0625)
+  assert [type(layer) for layer in patched.layers].count(networks.Conv2D) == 1
+  monkeypatch.setattr(networks, "PATCH_MATMUL_MAX_POSITIONS", 0)
+  plain = networks.build_encoder("conv32", (32, 32, 1), 16, width=0.0625)
+  assert networks.Conv2D not in [type(layer) for layer in plain.layers]
+  for source, target in ((patched, plain), (plain, patched)):
+    path = str(tmp_path / f"{source.name}.weights.h5")
+    source.save_weights(path)
+    target.load_weights(path)
+    np.testing.assert_allclose(target(images, training=False),
+                               source(images, training=False), rtol=1e-5,
+                               atol=1e-6)
