@@ -1,0 +1,137 @@
+r"""Command line of GrammarRAE: flags -> GrammarConfig -> train.run.
+
+    python -m rae_tf.grammar.main --task=expressions --model=grae
+    python -m rae_tf.grammar.main --flagfile=flags/grammar_molecules.flags \
+        --model=gvae --smiles_file=zinc250k.csv
+    python -m rae_tf.grammar.main --flagfile=flags/grammar_cpu.flags \
+        --task=molecules --model=cvae
+
+Unset flags take the values of --profile for the task (`config.PROFILES`):
+"paper" (the paper's nets on all the data) or "cpu" (minutes on 2 cores).
+Errors caused by input (flags, SMILES files, work directory, diverging loss)
+end with one line on stderr and exit status 2 (1 for a diverged loss).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from rae_tf import errors
+from rae_tf.grammar import config as config_lib
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("task", "expressions", config_lib.TASKS,
+                  "expressions (arithmetic expressions in x) or molecules "
+                  "(SMILES).")
+flags.DEFINE_enum("model", "grae", config_lib.MODELS,
+                  "grae: grammar RAE (RAE objective, ex-post GMM); gvae: "
+                  "grammar VAE; cvae: character VAE.")
+flags.DEFINE_enum("profile", "paper", sorted(config_lib.PROFILES),
+                  "Defaults of the unset flags: paper (the paper's nets, all "
+                  "data) or cpu (a few minutes per run on 2 CPU cores).")
+flags.DEFINE_string("smiles_file", None,
+                    "SMILES file for --task=molecules (.csv with a SMILES "
+                    "column, or .smi/.txt, optionally .gz; ZINC-250k works). "
+                    "Default: the MOSES training set in the molsets wheel.")
+flags.DEFINE_integer("max_examples", None,
+                     "Use at most this many strings. Default: per profile.")
+flags.DEFINE_integer("epochs", None, "Training epochs. Default: per profile.")
+flags.DEFINE_integer("batch_size", None, "Batch size. Default: per profile.")
+flags.DEFINE_float("learning_rate", None, "Adam learning rate. Default: 1e-3.")
+flags.DEFINE_float("width", None,
+                   "Multiplier of conv, hidden and GRU widths; 1.0 = the "
+                   "paper's nets. Default: per profile.")
+flags.DEFINE_integer("latent_dim", None,
+                     "Code size d. Default: the paper's (25 / 56).")
+flags.DEFINE_float("embedding_weight", None,
+                   "grae: weight beta of 1/2 ||z||^2. Default: 1e-3.")
+flags.DEFINE_enum("reg", None, config_lib.REGULARIZERS,
+                  "grae: decoder regulariser (l2: ||theta_D||^2, gp: "
+                  "||dD/dz||^2, none). Default: l2.")
+flags.DEFINE_float("reg_weight", None,
+                   "grae: weight lambda of the regulariser. Default: 1e-6.")
+flags.DEFINE_float("kl_weight", None,
+                   "gvae, cvae: weight of the KL term. Default: 1.0 (ELBO).")
+flags.DEFINE_integer("gmm_components", None,
+                     "Components of the ex-post GMM. Default: 10.")
+flags.DEFINE_float("test_fraction", None,
+                   "Share of strings held out. Default: 0.1.")
+flags.DEFINE_integer("num_samples", None,
+                     "Codes decoded per density for the valid share. "
+                     "Default: per profile.")
+flags.DEFINE_integer("bo_iterations", None,
+                     "Bayesian optimisation rounds (0: none). Default: per "
+                     "profile.")
+flags.DEFINE_integer("bo_batch", None,
+                     "Points per BO round. Default: per profile.")
+flags.DEFINE_integer("bo_seeds", None,
+                     "Independent BO runs. Default: per profile.")
+flags.DEFINE_integer("bo_train_points", None,
+                     "Training codes the GP starts from. Default: per profile.")
+flags.DEFINE_string("workdir", None,
+                    "Run directory. Default: runs/<task>_<model>-<time>.")
+flags.DEFINE_bool("overwrite", False, "Replace a non-empty --workdir.")
+flags.DEFINE_integer("seed", None, "Seed of weights, data, sampling, BO.")
+
+_OPTIONAL = ("smiles_file", "max_examples", "epochs", "batch_size",
+             "learning_rate", "width", "latent_dim", "embedding_weight", "reg",
+             "reg_weight", "kl_weight", "gmm_components", "test_fraction",
+             "num_samples", "bo_iterations", "bo_batch", "bo_seeds",
+             "bo_train_points", "seed")
+
+
+def config_from_flags() -> config_lib.GrammarConfig:
+  """The run's GrammarConfig from the parsed flags (None = default)."""
+  return config_lib.make_config(
+      FLAGS.task, FLAGS.model, FLAGS.profile,
+      **{name: getattr(FLAGS, name) for name in _OPTIONAL})
+
+
+def summary(results: dict) -> str:
+  """One line: reconstruction accuracy, valid shares, BO outcome."""
+  text = (f"reconstruction accuracy {results['reconstruction_accuracy']:.1%},"
+          f" valid {results['valid']['prior']:.0%} (prior) / "
+          f"{results['valid']['gmm']:.0%} (GMM)")
+  if results["bayesopt"]:
+    pooled = results["bayesopt"]["pooled"]
+    text += f"; BO: {pooled['valid_share']:.0%} valid"
+    if pooled["top3"]:
+      best = pooled["top3"][0]
+      text += (f", average score {pooled['average_score']:.3f}, best "
+               f"{best['string']!r} ({best['score']:.3f})")
+  return text
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  try:
+    config = config_from_flags()
+    workdir = FLAGS.workdir or os.path.join(
+        "runs", f"{config.run_name}-"
+        f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    logging.info("configuration:\n%s", config.to_json())
+    from rae_tf.grammar import train  # pylint: disable=g-import-not-at-top
+    results = train.run(config, workdir, overwrite=FLAGS.overwrite)
+  except errors.NonFiniteLossError as e:
+    sys.stderr.write(f"rae_tf: error: {e}\n")
+    sys.exit(1)
+  except errors.UserError as e:
+    sys.stderr.write(f"rae_tf: error: {e}\n")
+    sys.exit(2)
+  except OSError as e:
+    sys.stderr.write(f"rae_tf: error: {e.strerror or e} "
+                     f"({e.filename or 'while writing'}); free space or fix "
+                     "permissions, then rerun\n")
+    sys.exit(2)
+  sys.stdout.write(f"done in {results['wall_time_seconds']:.0f} s: "
+                   f"{summary(results)}; outputs in {workdir}\n")
+
+if __name__ == "__main__":
+  app.run(main)

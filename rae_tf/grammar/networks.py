@@ -1,0 +1,148 @@
+"""Encoder / decoder of the Grammar VAE (Kusner et al. 2017), width-scaled.
+
+Both tasks share one layout; the sizes come from `ARCHITECTURES` (PAPER.md,
+"GrammarRAE"), every conv, hidden and GRU width multiplied by `width`:
+
+  encoder: one-hot (B, T, S) -> Conv1D f1 (k1) -> BN -> Conv1D f2 (k2) -> BN
+           -> Conv1D f3 (k3) -> BN -> flatten -> Dense(hidden, ReLU)
+           -> Dense(d) codes (and, for the VAEs, a log sigma head)
+  decoder: (B, d) codes -> Dense(d, ReLU) -> RepeatVector(T)
+           -> 3 x GRU(units, return_sequences) -> Dense(S) logits (B, T, S)
+
+S is the number of symbols: production rules (GVAE, GRAE) or characters
+(CVAE). Convs use ReLU and "valid" padding, as Kusner et al.; the decoder
+returns unnormalised logits, which the losses mask (models.py) and the
+decoders mask again symbol by symbol (decoding.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+
+from rae_tf import networks as image_networks
+from rae_tf import vae
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+  """Layer sizes of one task at width 1.0."""
+
+  conv_filters: tuple[int, int, int]
+  conv_kernels: tuple[int, int, int]
+  hidden_units: int  # the Dense after the convs
+  gru_units: int
+  latent_dim: int  # the paper's d
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "expressions": Architecture(conv_filters=(2, 3, 4), conv_kernels=(2, 3, 4),
+                                hidden_units=100, gru_units=100,
+                                latent_dim=25),
+    "molecules": Architecture(conv_filters=(9, 9, 10), conv_kernels=(9, 9, 11),
+                              hidden_units=435, gru_units=501, latent_dim=56),
+}
+
+
+def get_architecture(task: str) -> Architecture:
+  if task not in ARCHITECTURES:
+    raise ValueError(
+        f"--task must be one of {sorted(ARCHITECTURES)}; got {task!r}")
+  return ARCHITECTURES[task]
+
+
+def build_encoder(task: str,
+                  sequence_length: int,
+                  num_symbols: int,
+                  latent_dim: int,
+                  width: float = 1.0,
+                  variational: bool = False,
+                  name: str = "encoder") -> keras.Model:
+  """Builds E: (B, T, S) one-hot sequences -> codes.
+
+  Args:
+    task: key of `ARCHITECTURES`.
+    sequence_length: T.
+    num_symbols: S (rules or characters).
+    latent_dim: d.
+    width: multiplier of the conv filters and the hidden Dense.
+    variational: add the VAE's log sigma head (`vae.log_scale_head`).
+    name: model name.
+
+  Returns:
+    A functional keras.Model: (B, d) codes, or {"mean": (B, d),
+    "log_scale": (B, d)} when `variational`.
+
+  Raises:
+    ValueError: the convolutions do not fit in `sequence_length`.
+  """
+  arch = get_architecture(task)
+  if sequence_length < sum(arch.conv_kernels) - 2:
+    raise ValueError(
+        f"sequence length {sequence_length} is shorter than the receptive "
+        f"field of the {task} encoder ({sum(arch.conv_kernels) - 2} steps)")
+  sequences = keras.Input(shape=(sequence_length, num_symbols),
+                          name="sequences")
+  x = sequences
+  for filters, kernel in zip(arch.conv_filters, arch.conv_kernels):
+    x = keras.layers.Conv1D(image_networks.scaled(filters, width), kernel,
+                            activation="relu")(x)
+    x = keras.layers.BatchNormalization(
+        momentum=image_networks.BATCH_NORM_MOMENTUM)(x)
+  x = keras.layers.Flatten()(x)
+  features = keras.layers.Dense(
+      image_networks.scaled(arch.hidden_units, width), activation="relu")(x)
+  mean = keras.layers.Dense(latent_dim, name="mean")(features)
+  if not variational:
+    return keras.Model(sequences, mean, name=name)
+  return keras.Model(
+      sequences,
+      {"mean": mean, "log_scale": vae.log_scale_head(features, latent_dim)},
+      name=name)
+
+
+def build_decoder(task: str,
+                  sequence_length: int,
+                  num_symbols: int,
+                  latent_dim: int,
+                  width: float = 1.0,
+                  name: str = "decoder") -> keras.Model:
+  """Builds D: (B, d) codes -> (B, T, S) per-step logits.
+
+  Args:
+    task: key of `ARCHITECTURES`.
+    sequence_length: T.
+    num_symbols: S.
+    latent_dim: d.
+    width: multiplier of the GRU units.
+    name: model name.
+
+  Returns:
+    A functional keras.Model with float32 logits (no softmax).
+  """
+  arch = get_architecture(task)
+  codes = keras.Input(shape=(latent_dim,), name="codes")
+  x = keras.layers.Dense(latent_dim, activation="relu")(codes)
+  x = keras.layers.RepeatVector(sequence_length)(x)  # (B, T, d)
+  for _ in range(3):
+    x = keras.layers.GRU(image_networks.scaled(arch.gru_units, width),
+                         return_sequences=True)(x)
+  logits = keras.layers.Dense(num_symbols, dtype="float32", name="logits")(x)
+  return keras.Model(codes, logits, name=name)
+
+
+def decoder_kernels(decoder: keras.Model) -> list:
+  """The kernels of every decoder layer, recurrent ones included.
+
+  `rae_tf.networks.decoder_kernels` looks for a `kernel` attribute, which a
+  Keras GRU keeps on its cell; here the input and recurrent kernels of the
+  GRU cells count too (biases and BN parameters do not).
+  """
+  kernels = []
+  for layer in decoder.layers:
+    cell = getattr(layer, "cell", layer)
+    for attribute in ("kernel", "recurrent_kernel"):
+      if hasattr(cell, attribute):
+        kernels.append(getattr(cell, attribute))
+  return kernels

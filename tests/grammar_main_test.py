@@ -1,0 +1,156 @@
+"""End to end: the GrammarRAE command line on both tasks, and its errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rae_tf.grammar import datasets
+from rae_tf.grammar import grammars
+from rae_tf.grammar import tasks
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ("--flagfile=flags/grammar_cpu.flags", "--epochs=1", "--num_samples=40",
+        "--bo_iterations=1", "--bo_batch=3", "--bo_seeds=1",
+        "--bo_train_points=30", "--gmm_components=3")
+
+
+def run_main(*flags, timeout=600):
+  return subprocess.run(
+      [sys.executable, "-m", "rae_tf.grammar.main", *flags], cwd=REPO_ROOT,
+      capture_output=True, text=True, timeout=timeout,
+      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def assert_one_line_error(result, *fragments):
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  for fragment in fragments:
+    assert fragment in last, last
+
+
+@pytest.fixture(scope="module")
+def smiles_file(tmp_path_factory):
+  """80 MOSES SMILES in a .smi file, to exercise --smiles_file."""
+  path = tmp_path_factory.mktemp("data") / "tiny.smi"
+  smiles = datasets.read_smiles(datasets.moses_train_path(), 80)
+  path.write_text("smiles\n" + "\n".join(smiles) + "\n")
+  return str(path)
+
+
+RUNS = {
+    "expressions_grae": ("--task=expressions", "--model=grae",
+                         "--max_examples=400", "--width=0.25"),
+    "expressions_cvae": ("--task=expressions", "--model=cvae",
+                         "--max_examples=400", "--width=0.25"),
+    "molecules_gvae": ("--task=molecules", "--model=gvae", "--width=0.05",
+                       "--batch_size=40"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(RUNS))
+def finished_run(request, tmp_path_factory, smiles_file):
+  workdir = str(tmp_path_factory.mktemp("runs") / request.param)
+  extra = (f"--smiles_file={smiles_file}",) if "molecules" in request.param \
+      else ()
+  result = run_main(*TINY, *RUNS[request.param], *extra,
+                    f"--workdir={workdir}")
+  assert result.returncode == 0, result.stderr[-5000:]
+  with open(os.path.join(workdir, "results.json")) as f:
+    return request.param, workdir, result, json.load(f)
+
+
+def test_run_writes_the_expected_work_directory(finished_run):
+  _, workdir, result, _ = finished_run
+  assert f"outputs in {workdir}" in result.stdout
+  for name in ("config.json", "flags.txt", "results.json", "bayesopt.json",
+               "checkpoints/best.weights.h5", "samplers/gaussian.npz",
+               "samplers/gmm.npz", "samples/prior.txt", "samples/gmm.txt"):
+    assert os.path.isfile(os.path.join(workdir, name)), name
+  leftovers = [name for _, dirs, files in os.walk(workdir)
+               for name in dirs + files if name.startswith(".tmp")]
+  assert not leftovers
+
+
+def test_results_hold_the_metrics(finished_run):
+  name, _, _, results = finished_run
+  task, model = name.split("_")
+  assert results["run_name"] == name
+  assert results["config"]["task"] == task
+  assert results["config"]["model"] == model
+  assert results["strings"]["train"] + results["strings"]["test"] == (
+      results["strings"]["encoded"])
+  assert 0.0 <= results["reconstruction_accuracy"] <= 1.0
+  assert set(results["valid"]) == {"prior", "gmm"}
+  assert all(0.0 <= v <= 1.0 for v in results["valid"].values())
+  bo = results["bayesopt"]
+  assert bo["pooled"]["proposals"] == 3  # 1 round x 3 points x 1 seed
+  assert [s["seed"] for s in bo["seeds"]] == [0]
+  for entry in bo["pooled"]["top3"]:
+    assert isinstance(entry["string"], str) and entry["score"] is not None
+
+
+def test_reported_valid_shares_match_the_written_samples(finished_run):
+  name, workdir, _, results = finished_run
+  task = tasks.TASKS[name.split("_")[0]]
+  for source in ("prior", "gmm"):
+    with open(os.path.join(workdir, "samples", f"{source}.txt")) as f:
+      lines = f.read().splitlines()
+    assert len(lines) == 40  # --num_samples
+    valid = [task.is_valid(None if line == "<invalid>" else line)
+             for line in lines]
+    assert sum(valid) / len(valid) == pytest.approx(results["valid"][source])
+
+
+def test_grammar_models_only_decode_strings_of_the_grammar(finished_run):
+  name, workdir, _, _ = finished_run
+  task, model = name.split("_")
+  if model == "cvae":
+    pytest.skip("characters: no grammar guarantee (checked as validity)")
+  grammar = grammars.grammar_for(task)
+  decoded = []
+  for source in ("prior", "gmm"):
+    with open(os.path.join(workdir, "samples", f"{source}.txt")) as f:
+      decoded += [line for line in f.read().splitlines()
+                  if line != "<invalid>"]
+  with open(os.path.join(workdir, "bayesopt.json")) as f:
+    decoded += [p["string"] for p in json.load(f) if p["string"]]
+  for string in decoded:
+    grammar.to_rules(string)  # raises GrammarError if not in the grammar
+
+
+@pytest.mark.parametrize("flags, fragments", [
+    (("--task=expressions", "--smiles_file=x.smi"),
+     ("--smiles_file is only read with --task=molecules",)),
+    (("--latent_dim=0",), ("latent_dim must be a positive integer; got 0",)),
+    (("--task=molecules", "--smiles_file=/nonexistent.smi"),
+     ("/nonexistent.smi does not exist",)),
+])
+def test_bad_input_ends_with_one_line(tmp_path, flags, fragments):
+  result = run_main(*flags, f"--workdir={tmp_path / 'run'}")
+  assert_one_line_error(result, *fragments)
+
+
+def test_a_non_empty_workdir_is_refused(tmp_path):
+  (tmp_path / "keep.txt").write_text("mine")
+  result = run_main("--epochs=1", f"--workdir={tmp_path}")
+  assert_one_line_error(result, "is not empty; pass --overwrite")
+  assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+
+def test_flags_txt_reruns_the_same_configuration(finished_run):
+  # In a subprocess: rae_tf.grammar.main defines flags (--model, ...) that
+  # rae_tf.main, imported by other tests, defines too.
+  _, workdir, _, results = finished_run
+  flagfile = os.path.join(workdir, "flags.txt")
+  script = ("import sys; from rae_tf.grammar import main; "
+            "main.FLAGS(['main', '--flagfile=' + sys.argv[1]]); "
+            "print(main.config_from_flags().to_json())")
+  result = subprocess.run([sys.executable, "-c", script, flagfile],
+                          cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120, check=True)
+  assert json.loads(result.stdout) == results["config"]

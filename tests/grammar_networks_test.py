@@ -1,0 +1,61 @@
+"""Shapes and parameter counts of the Grammar VAE nets."""
+
+import keras
+import numpy as np
+import pytest
+
+from rae_tf.grammar import networks
+
+
+def test_expressions_nets_at_width_one_have_the_hand_counted_parameters():
+  # Encoder on (15, 12) one-hot rules, valid convs 15 -> 14 -> 12 -> 9 steps:
+  #   conv 12*2*2+2 = 50, BN 8; conv 2*3*3+3 = 21, BN 12; conv 3*4*4+4 = 52,
+  #   BN 16; Dense 9*4*100+100 = 3700; Dense 100*25+25 = 2525; sum 6384.
+  encoder = networks.build_encoder("expressions", 15, 12, 25)
+  assert encoder.count_params() == 6384
+  # Decoder: Dense 25*25+25 = 650; GRU(100) with reset_after (two biases):
+  #   3*(25*100 + 100*100 + 2*100) = 38100, then 2 x 3*(2*100*100 + 200)
+  #   = 2 x 60600; Dense 100*12+12 = 1212; sum 161162.
+  decoder = networks.build_decoder("expressions", 15, 12, 25)
+  assert decoder.count_params() == 161162
+
+
+@pytest.mark.parametrize("task, length, symbols, latent", [
+    ("expressions", 15, 12, 25), ("molecules", 277, 76, 56)])
+def test_shapes_per_task(task, length, symbols, latent):
+  encoder = networks.build_encoder(task, length, symbols, latent, width=0.1)
+  decoder = networks.build_decoder(task, length, symbols, latent, width=0.1)
+  sequences = np.zeros((2, length, symbols), np.float32)
+  assert encoder(sequences).shape == (2, latent)
+  assert decoder(np.zeros((2, latent), np.float32)).shape == (
+      2, length, symbols)
+
+
+def test_variational_encoder_has_a_bounded_log_scale_head():
+  encoder = networks.build_encoder("expressions", 15, 12, 25,
+                                   variational=True)
+  outputs = encoder(np.random.default_rng(0).normal(size=(3, 15, 12)) * 100)
+  assert outputs["mean"].shape == outputs["log_scale"].shape == (3, 25)
+  assert np.all(np.abs(outputs["log_scale"]) <= 5.0)
+
+
+def test_width_scales_hidden_and_recurrent_layers():
+  decoder = networks.build_decoder("molecules", 277, 76, 56, width=0.1)
+  grus = [layer for layer in decoder.layers
+          if isinstance(layer, keras.layers.GRU)]
+  assert [gru.units for gru in grus] == [50, 50, 50]  # round(501 * 0.1)
+
+
+def test_decoder_kernels_include_the_gru_cells():
+  decoder = networks.build_decoder("expressions", 15, 12, 25)
+  kernels = networks.decoder_kernels(decoder)
+  # Dense, 3 GRUs x (kernel, recurrent kernel), output Dense.
+  assert len(kernels) == 8
+  assert (100, 300) in [tuple(k.shape) for k in kernels]  # a recurrent one
+
+
+def test_unknown_task_and_too_short_sequences_are_refused():
+  with pytest.raises(ValueError, match="--task must be one of"):
+    networks.build_encoder("proteins", 15, 12, 25)
+  with pytest.raises(ValueError, match="receptive field"):
+    networks.build_encoder("molecules", 20, 76, 56)
