@@ -12,9 +12,9 @@ Every column is an FID against Inception features of the test split
 plus the per-pixel squared reconstruction error and precision/recall for
 distributions (F_8, F_1/8) of the generation column (GMM, or N where there
 is no GMM column): PRD's ten k-means clusterings cost about as much as the
-features of a column on CPU, and the paper reports it for samples. The model is the run's exported
-SavedModel (what is served is what is measured); the densities are its
-`samplers/*.npz`.
+features of a column on CPU, and the paper reports it for samples. The model
+is the run's exported SavedModel (what is served is what is measured); the
+densities are its `samplers/*.npz`.
 """
 
 from __future__ import annotations
