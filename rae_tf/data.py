@@ -3,7 +3,8 @@
 `load_splits(dataset, data_dir, image_shape)` returns train / validation / test
 datasets of single images, (H, W, C) float32 in [0, 1], padded to the preset's
 `image_shape` (MNIST 28x28 -> 32x32 with a 2-pixel zero border, as the paper).
-`batched` turns one into a shuffled, batched, prefetched training input.
+`epoch_batches` turns the training split into batches shuffled once per epoch
+with a seed of its own (resumable); `batched` batches a split for evaluation.
 
 The readers of the standard file formats live in `rae_tf/readers/` and are
 registered in `READERS`; each raises `DataError` with a one-line message naming

@@ -127,7 +127,8 @@ def config_from_flags(model: str | None = None,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
+  with errors.reported_as_one_line(
+      "rae_tf", after_os_error="rerun the same command to resume"):
     config = config_from_flags()
     workdir = FLAGS.workdir or os.path.join(
         "runs", f"{config.run_name}-"
@@ -139,17 +140,6 @@ def main(argv):
                    config.epochs, config.preset.epochs)
     from rae_tf import train  # pylint: disable=g-import-not-at-top
     results = train.run(config, workdir, overwrite=FLAGS.overwrite)
-  except errors.NonFiniteLossError as e:
-    sys.stderr.write(f"rae_tf: error: {e}\n")
-    sys.exit(1)
-  except errors.UserError as e:
-    sys.stderr.write(f"rae_tf: error: {e}\n")
-    sys.exit(2)
-  except OSError as e:  # disk full, permissions changed mid-run, ...
-    sys.stderr.write(
-        f"rae_tf: error: {e.strerror or e} ({e.filename or 'while writing'}); "
-        "free space or fix permissions, then rerun the same command to resume\n")
-    sys.exit(2)
   if not results:  # a multi-worker run's non-chief worker
     sys.stdout.write("worker done; the chief (worker 0) writes the outputs\n")
     return

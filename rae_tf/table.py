@@ -253,16 +253,9 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   table_dir = FLAGS.table_dir or os.path.join("runs",
                                               f"table-{FLAGS.dataset}")
-  try:
+  with errors.reported_as_one_line(
+      "rae_tf.table", after_os_error="rerun the same command to resume"):
     markdown = build_table(table_dir)
-  except errors.UserError as e:
-    sys.stderr.write(f"rae_tf.table: error: {e}\n")
-    sys.exit(1 if isinstance(e, errors.NonFiniteLossError) else 2)
-  except OSError as e:
-    sys.stderr.write(f"rae_tf.table: error: {e.strerror or e} "
-                     f"({e.filename or 'while writing'}); rerun the same "
-                     "command to resume\n")
-    sys.exit(2)
   sys.stdout.write(markdown + f"\nwritten to {table_dir}/table.md and "
                    "table.csv\n")
 

@@ -201,6 +201,9 @@ def run(config: config_lib.Config, workdir: str,
       steps_per_epoch=math.ceil(splits.sizes["train"] / config.batch_size),
       validation_data=validation_batches, initial_epoch=initial_epoch,
       epochs=config.epochs,
+      # epoch_batches shuffles, seeded per epoch; Keras' own shuffle flag
+      # does not apply to a tf.data input and only warns.
+      shuffle=False,
       # A progress bar on a terminal; one line per epoch in logs.
       verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
   if not chief:

@@ -111,7 +111,7 @@ def summary(results: dict) -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
+  with errors.reported_as_one_line("rae_tf", after_os_error="rerun"):
     config = config_from_flags()
     workdir = FLAGS.workdir or os.path.join(
         "runs", f"{config.run_name}-"
@@ -119,19 +119,9 @@ def main(argv):
     logging.info("configuration:\n%s", config.to_json())
     from rae_tf.grammar import train  # pylint: disable=g-import-not-at-top
     results = train.run(config, workdir, overwrite=FLAGS.overwrite)
-  except errors.NonFiniteLossError as e:
-    sys.stderr.write(f"rae_tf: error: {e}\n")
-    sys.exit(1)
-  except errors.UserError as e:
-    sys.stderr.write(f"rae_tf: error: {e}\n")
-    sys.exit(2)
-  except OSError as e:
-    sys.stderr.write(f"rae_tf: error: {e.strerror or e} "
-                     f"({e.filename or 'while writing'}); free space or fix "
-                     "permissions, then rerun\n")
-    sys.exit(2)
   sys.stdout.write(f"done in {results['wall_time_seconds']:.0f} s: "
                    f"{summary(results)}; outputs in {workdir}\n")
+
 
 if __name__ == "__main__":
   app.run(main)
