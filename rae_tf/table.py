@@ -234,7 +234,7 @@ def build_table(table_dir: str) -> str:
                     scores["columns"],
                     paper.TABLE_1.get(first.dataset, {}).get(key)))
 
-  source = first.data_dir or "embedded"
+  source = first.data_dir or data.DEFAULT_SOURCES[first.dataset]
   title = (f"{first.dataset} ({source}; {splits.sizes['train']} training "
            f"images), width {first.width:g}, {first.epochs} epochs, batch "
            f"{first.batch_size}; FID of N={num_samples} images per column vs "

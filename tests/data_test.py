@@ -138,3 +138,9 @@ def test_data_error_is_reported_as_a_user_error():
   from rae_tf import errors  # pylint: disable=g-import-not-at-top
   assert issubclass(DataError, errors.UserError)
   assert issubclass(DataError, ValueError)
+
+
+def test_default_sources_name_what_the_readers_read_without_a_directory():
+  from rae_tf.readers import mnist  # pylint: disable=g-import-not-at-top
+  assert data.DEFAULT_SOURCES["fashion_mnist"] == mnist.FASHION_MNIST_DIR
+  assert set(data.DEFAULT_SOURCES) <= set(data.READERS)
