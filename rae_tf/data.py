@@ -129,7 +129,8 @@ READERS: dict[str, Callable[[Optional[str]], SplitArrays | Splits]] = {
     "cifar10": _lazy_reader("cifar10", "read_cifar10"),
     "celeba": _lazy_reader("celeba", "read_celeba"),
 }
-# What a reader reads when data_dir is None, for titles and logs.
+# What a reader reads when data_dir is None (the readers use these paths),
+# for titles and logs.
 DEFAULT_SOURCES = {
     "mnist": "embedded",
     "fashion_mnist": "/usr/share/datasets/fashion-mnist",

@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from rae_tf.data import DataError, SplitArrays
+from rae_tf.data import DEFAULT_SOURCES, DataError, SplitArrays
 from rae_tf.data import hold_out_validation, split_arrays
 
 # idx magic numbers: 0x0000 + type code 0x08 (unsigned byte) + number of dims.
@@ -27,7 +27,7 @@ _SPLIT_SEED = 0
 EMBEDDED_SPLIT_SIZES = (4000, 500, 500)
 
 # Where Debian's `dataset-fashion-mnist` package installs the idx files.
-FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_DIR = DEFAULT_SOURCES["fashion_mnist"]
 
 
 def _open(path: str):
