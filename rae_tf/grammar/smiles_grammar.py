@@ -1,12 +1,6 @@
 """The SMILES grammar of the Grammar VAE (Kusner et al. 2017) and its parser.
 
-76 rules, the padding rule included, written from the Grammar VAE's ZINC
-grammar with one change: its two rules `BACH -> charge class` and
-`BACH -> class` name a non-terminal `class` that has no rules (their code masks
-the two out), so every sequence using them is unfinishable. They are replaced
-by `symbol -> 'H'` (explicit hydrogen atoms such as `[H]`, which appear in
-MOSES) and `DIGIT -> '9'` (ring-closure digit 9), which keeps 76 rules, all
-reachable.
+The rules are in `smiles_rules.py` (76, the padding rule included).
 
 Unambiguity, so one string has one derivation: `chain`, `RB` and `BB` are
 left-recursive lists whose items start with disjoint tokens (atoms; digits or
@@ -27,85 +21,10 @@ from __future__ import annotations
 
 import re
 
-RULES = (
-    "smiles -> chain",
-    "atom -> bracket_atom",
-    "atom -> aliphatic_organic",
-    "atom -> aromatic_organic",
-    "aliphatic_organic -> 'B'",
-    "aliphatic_organic -> 'C'",
-    "aliphatic_organic -> 'N'",
-    "aliphatic_organic -> 'O'",
-    "aliphatic_organic -> 'S'",
-    "aliphatic_organic -> 'P'",
-    "aliphatic_organic -> 'F'",
-    "aliphatic_organic -> 'I'",
-    "aliphatic_organic -> 'Cl'",
-    "aliphatic_organic -> 'Br'",
-    "aromatic_organic -> 'c'",
-    "aromatic_organic -> 'n'",
-    "aromatic_organic -> 'o'",
-    "aromatic_organic -> 's'",
-    "bracket_atom -> '[' BAI ']'",
-    "BAI -> isotope symbol BAC",
-    "BAI -> symbol BAC",
-    "BAI -> isotope symbol",
-    "BAI -> symbol",
-    "BAC -> chiral BAH",
-    "BAC -> BAH",
-    "BAC -> chiral",
-    "BAH -> hcount BACH",
-    "BAH -> BACH",
-    "BAH -> hcount",
-    "BACH -> charge",
-    "symbol -> aliphatic_organic",
-    "symbol -> aromatic_organic",
-    "symbol -> 'H'",
-    "isotope -> DIGIT",
-    "isotope -> DIGIT DIGIT",
-    "isotope -> DIGIT DIGIT DIGIT",
-    "DIGIT -> '1'",
-    "DIGIT -> '2'",
-    "DIGIT -> '3'",
-    "DIGIT -> '4'",
-    "DIGIT -> '5'",
-    "DIGIT -> '6'",
-    "DIGIT -> '7'",
-    "DIGIT -> '8'",
-    "DIGIT -> '9'",
-    "chiral -> '@'",
-    "chiral -> '@@'",
-    "hcount -> 'H'",
-    "hcount -> 'H' DIGIT",
-    "charge -> '-'",
-    "charge -> '-' DIGIT",
-    "charge -> '-' DIGIT DIGIT",
-    "charge -> '+'",
-    "charge -> '+' DIGIT",
-    "charge -> '+' DIGIT DIGIT",
-    "bond -> '-'",
-    "bond -> '='",
-    "bond -> '#'",
-    "bond -> '/'",
-    "bond -> '\\'",
-    "ringbond -> DIGIT",
-    "ringbond -> bond DIGIT",
-    "branched_atom -> atom",
-    "branched_atom -> atom RB",
-    "branched_atom -> atom BB",
-    "branched_atom -> atom RB BB",
-    "RB -> RB ringbond",
-    "RB -> ringbond",
-    "BB -> BB branch",
-    "BB -> branch",
-    "branch -> '(' chain ')'",
-    "branch -> '(' bond chain ')'",
-    "chain -> branched_atom",
-    "chain -> chain branched_atom",
-    "chain -> chain bond branched_atom",
-    "Nothing -> None",
-)
-MAX_LENGTH = 277  # production rules per molecule (Kusner et al.)
+# Part of this module's interface, like expression_grammar's: grammars.py
+# builds the grammar from RULES, MAX_LENGTH, tokenize and parse.
+from rae_tf.grammar.smiles_rules import MAX_LENGTH  # pylint: disable=unused-import
+from rae_tf.grammar.smiles_rules import RULES
 
 _R = {rule: index for index, rule in enumerate(RULES)}
 
