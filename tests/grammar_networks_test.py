@@ -31,12 +31,32 @@ def test_shapes_per_task(task, length, symbols, latent):
       2, length, symbols)
 
 
-def test_variational_encoder_has_a_bounded_log_scale_head():
+def test_variational_encoder_has_a_linear_log_variance_head():
+  # Kusner et al.'s z_log_var: Dense(d) of the hidden features, no bound, so
+  # it adds exactly 100*25+25 = 2525 parameters to the 6384 above.
   encoder = networks.build_encoder("expressions", 15, 12, 25,
                                    variational=True)
+  assert encoder.count_params() == 6384 + 2525
+  head = encoder.get_layer("log_variance")
+  assert head.activation is keras.activations.linear
   outputs = encoder(np.random.default_rng(0).normal(size=(3, 15, 12)) * 100)
-  assert outputs["mean"].shape == outputs["log_scale"].shape == (3, 25)
-  assert np.all(np.abs(outputs["log_scale"]) <= 5.0)
+  assert outputs["mean"].shape == outputs["log_variance"].shape == (3, 25)
+
+
+def test_batch_norm_where_kusner_et_al_put_it():
+  def batch_norms(model):
+    return sum(isinstance(layer, keras.layers.BatchNormalization)
+               for layer in model.layers)
+  # model_eq.py: BN after each conv; model_zinc.py: none.
+  assert batch_norms(networks.build_encoder("expressions", 15, 12, 25)) == 3
+  assert batch_norms(networks.build_encoder(
+      "molecules", 277, 76, 56, width=0.1)) == 0
+  # model_eq.py's decoder normalises z before its Dense: 2 * 25 trainable
+  # and 2 * 25 moving parameters more than the 161162 above.
+  decoder = networks.build_decoder("expressions", 15, 12, 25,
+                                   input_batch_norm=True)
+  assert batch_norms(decoder) == 1
+  assert decoder.count_params() == 161162 + 4 * 25
 
 
 def test_width_scales_hidden_and_recurrent_layers():

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 
-from rae_tf.grammar import models
+from rae_tf.grammar import losses
 
 
 def _choose(logits: np.ndarray, mask: Optional[np.ndarray],
@@ -125,7 +125,7 @@ class RuleSymbols:
   def __init__(self, grammar):
     self.grammar = grammar
     self.sequence_length = grammar.max_length
-    self.allowed = models.allowed_rules(grammar.masks, grammar.lhs)
+    self.allowed = losses.allowed_rules(grammar.masks, grammar.lhs)
 
   def one_hot(self, strings: Sequence[str]):
     """(N, T, R) one-hot rule sequences and the indices of the kept strings."""
@@ -144,7 +144,7 @@ class CharacterSymbols:
   def __init__(self, vocabulary):
     self.vocabulary = vocabulary
     self.sequence_length = vocabulary.max_length
-    self.allowed = models.unconstrained(len(vocabulary.characters))
+    self.allowed = losses.unconstrained(len(vocabulary.characters))
 
   def one_hot(self, strings: Sequence[str]):
     """(N, T, C) one-hot characters and the indices of the kept strings."""

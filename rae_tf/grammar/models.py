@@ -1,24 +1,30 @@
 """GRAE, GVAE and CVAE: the sequence autoencoders and their `MODELS` registry.
 
 Every model reads (B, T, S) one-hot sequences of S symbols (production rules
-for GRAE / GVAE, characters for CVAE) and decodes (B, T, S) logits. The
-reconstruction term is the masked cross-entropy of Kusner et al. (2017):
-
-    L_REC = (1/B) sum_b sum_t -log softmax(m_bt * logits_bt)[x_bt]
-
-where m_bt keeps only the rules whose left-hand side is that of the true rule
-x_bt (the logits of other rules are set to -1e9 before the softmax), so the
-decoder is never asked to choose between rules of different non-terminals.
-`allowed_rules` (S, S) stores the masks per true symbol: row r is
-masks[lhs[r]] for rules and all ones for characters (no mask, CVAE).
+for GRAE / GVAE, characters for CVAE) and decodes (B, T, S) logits; the loss
+terms (masked cross-entropy L_REC, Kusner et al.'s L_BCE and KL_mean) are in
+`losses.py`.
 
   grae  z = E(x); L = L_REC + beta * 1/2 ||z||^2 + lambda * L_REG
         (paper, eq. 11), L_REG from `DECODER_REGULARIZERS` (L2 on the decoder
         kernels, GRU ones included, by default); sampled through the ex-post
         GMM on the training codes.
-  gvae  q(z|x) = N(mu, diag sigma^2), L = L_REC + kl_weight * KL(q || N(0,I))
-        (per-sample sums, batch mean: the ELBO at kl_weight = 1).
-  cvae  the gvae objective on characters, without masks.
+  gvae  Kusner et al.'s Grammar VAE as their code trains it
+        (`models/model_eq.py`, `model_zinc.py`): q(z|x) = N(mu, diag sigma^2)
+        with a linear log sigma^2 head, z = mu + sigma * eps with
+        eps ~ N(0, 0.01^2 I) (their `epsilon_std`), and
+            L = L_BCE + kl_weight * KL_mean,
+        L_BCE their reconstruction term (`kusner_reconstruction`: T times the
+        binary cross-entropy of the masked, renormalised softmax, averaged
+        over every element of the (B, T, S) batch) and KL_mean the KL
+        averaged, not summed, over the d code dimensions (batch mean).
+        Not the ELBO: both terms are rescaled, and the noise is 100x
+        narrower than the posterior it stands for.
+  cvae  the gvae objective on characters, without masks (their
+        `model_eq_str.py` / `model_zinc_str.py`).
+
+The VAEs also report `cross_entropy`, the L_REC above (nats per sequence),
+which they do not optimise but which compares with GRAE's reconstruction.
 
 The models reuse `rae_tf.models.Autoencoder` (train / test steps with one
 `keras.metrics.Mean` per term, ex-post densities) and
@@ -35,66 +41,11 @@ import numpy as np
 import tensorflow as tf
 
 from rae_tf import models as image_models
-from rae_tf import prior
 from rae_tf import regularizers
 from rae_tf import vae
 from rae_tf.grammar import config as config_lib
+from rae_tf.grammar import losses
 from rae_tf.grammar import networks
-
-# Logit of a masked-out symbol: exp(-1e9 - max) underflows to 0 in float32,
-# and unlike -inf it keeps 0 * logit finite in the cross-entropy.
-MASKED_LOGIT = -1e9
-
-
-def allowed_rules(masks: np.ndarray, lhs: np.ndarray) -> np.ndarray:
-  """(R, R) float32: row r = masks[lhs[r]], the rules sharing r's lhs.
-
-  Args:
-    masks: (K, R) 0/1, masks[k, r] = 1 iff rule r rewrites non-terminal k.
-    lhs: (R,) the left-hand-side non-terminal of each rule.
-  """
-  return np.asarray(masks, np.float32)[np.asarray(lhs)]
-
-
-def unconstrained(num_symbols: int) -> np.ndarray:
-  """(S, S) ones: every symbol allowed after every symbol (characters)."""
-  return np.ones((num_symbols, num_symbols), np.float32)
-
-
-def mask_logits(targets: tf.Tensor, logits: tf.Tensor,
-                allowed: tf.Tensor) -> tf.Tensor:
-  """Logits with the symbols the true symbol's lhs forbids set to -1e9.
-
-  Args:
-    targets: (B, T, S) one-hot true symbols x.
-    logits: (B, T, S) decoder logits.
-    allowed: (S, S) `allowed_rules`.
-
-  Returns:
-    (B, T, S) float32 masked logits.
-  """
-  mask = tf.einsum("bts,su->btu", tf.cast(targets, tf.float32),
-                   tf.cast(allowed, tf.float32))  # (B, T, S) masks[lhs[x]]
-  return tf.where(mask > 0.5, tf.cast(logits, tf.float32), MASKED_LOGIT)
-
-
-def masked_cross_entropy(targets: tf.Tensor, logits: tf.Tensor,
-                         allowed: tf.Tensor) -> tf.Tensor:
-  """L_REC: -log p(x_bt) under the masked softmax, summed over t, batch mean.
-
-  Args:
-    targets: (B, T, S) one-hot x (padding steps included: they are part of
-      the sequence and cost ~0 once learnt).
-    logits: (B, T, S) decoder logits.
-    allowed: (S, S) `allowed_rules`.
-
-  Returns:
-    Scalar (1/B) sum_b sum_t -log softmax(masked logits_bt)[x_bt].
-  """
-  per_step = tf.nn.softmax_cross_entropy_with_logits(
-      labels=tf.cast(targets, tf.float32),
-      logits=mask_logits(targets, logits, allowed))  # (B, T)
-  return tf.reduce_mean(tf.reduce_sum(per_step, axis=-1))
 
 
 def decode_with_l2(decoder, codes, training, seed_generator):
@@ -123,7 +74,7 @@ class _SequenceModel:
     self.allowed = tf.constant(allowed)
 
   def reconstruction(self, targets, logits) -> tf.Tensor:
-    return masked_cross_entropy(targets, logits, self.allowed)
+    return losses.masked_cross_entropy(targets, logits, self.allowed)
 
   def _allowed_config(self) -> dict:
     return {"allowed_rules": self.allowed.numpy().tolist()}
@@ -144,7 +95,7 @@ class GrammarRAE(_SequenceModel, image_models.Autoencoder):
     Args:
       encoder: E, (B, T, S) -> (B, d).
       decoder: D, (B, d) -> (B, T, S) logits.
-      allowed_rules: (S, S), see `allowed_rules`.
+      allowed_rules: (S, S), see `losses.allowed_rules`.
       embedding_weight: beta, weight of 1/2 ||z||^2.
       reg: key of `DECODER_REGULARIZERS`.
       reg_weight: lambda, weight of the decoder penalty.
@@ -183,7 +134,9 @@ class GrammarRAE(_SequenceModel, image_models.Autoencoder):
 
 @keras.saving.register_keras_serializable(package="rae_tf.grammar")
 class GrammarVAE(_SequenceModel, vae.VariationalAutoencoder):
-  """Sequence VAE (`gvae` on rules, `cvae` on characters)."""
+  """Kusner et al.'s sequence VAE (`gvae` on rules, `cvae` on characters)."""
+
+  LOSS_TERMS = ("loss", "reconstruction", "kl", "cross_entropy")
 
   def __init__(self, encoder: keras.Model, decoder: keras.Model,
                allowed_rules: np.ndarray, kl_weight: float = 1.0,
@@ -191,10 +144,10 @@ class GrammarVAE(_SequenceModel, vae.VariationalAutoencoder):
     """Creates the model.
 
     Args:
-      encoder: (B, T, S) -> {"mean": (B, d), "log_scale": (B, d)}.
+      encoder: (B, T, S) -> {"mean": (B, d), "log_variance": (B, d)}.
       decoder: D, (B, d) -> (B, T, S) logits.
-      allowed_rules: (S, S), see `allowed_rules` / `unconstrained`.
-      kl_weight: weight of the KL term.
+      allowed_rules: (S, S), see `losses.allowed_rules` / `unconstrained`.
+      kl_weight: weight of KL_mean (1.0 as Kusner et al.).
       seed: seed of the reparameterisation noise.
       **kwargs: passed to keras.Model.
     """
@@ -202,18 +155,31 @@ class GrammarVAE(_SequenceModel, vae.VariationalAutoencoder):
                      **kwargs)
     self._set_allowed(allowed_rules)
 
+  def posterior(self, sequences, training=False):
+    """(mean (B, d), log sigma^2 (B, d)), both from linear heads."""
+    outputs = self.encoder(sequences, training=training)
+    return outputs["mean"], outputs["log_variance"]
+
+  def sample_codes(self, mean: tf.Tensor,
+                   log_variance: tf.Tensor) -> tf.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, NOISE_STDDEV^2 I): (B, d) float32."""
+    noise = keras.random.normal(tf.shape(mean), stddev=losses.NOISE_STDDEV,
+                                seed=self.seed_generator)
+    return mean + tf.exp(0.5 * log_variance) * noise
+
   def loss_terms(self, sequences, training: bool) -> dict[str, tf.Tensor]:
-    """Masked cross-entropy of z = mu + sigma * eps (mu at inference) + KL."""
+    """L_BCE of z = mu + sigma * eps (mu at inference) + KL_mean."""
     mean, log_variance = self.posterior(sequences, training=training)
     mean = tf.cast(mean, tf.float32)
     log_variance = tf.cast(log_variance, tf.float32)
-    codes = mean
-    if training:
-      noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
-      codes = mean + tf.exp(0.5 * log_variance) * noise  # (B, d)
+    codes = self.sample_codes(mean, log_variance) if training else mean
     logits = self.decoder(codes, training=training)
-    terms = {"reconstruction": self.reconstruction(sequences, logits),
-             "kl": prior.kl_divergence(mean, log_variance)}
+    terms = {
+        "reconstruction": losses.kusner_reconstruction(sequences, logits,
+                                                       self.allowed),
+        "kl": losses.mean_kl_divergence(mean, log_variance),
+        "cross_entropy": self.reconstruction(sequences, logits),
+    }
     terms["loss"] = terms["reconstruction"] + self.kl_weight * terms["kl"]
     return terms
 
@@ -226,6 +192,12 @@ def _network_arguments(config: config_lib.GrammarConfig, sequence_length: int,
   return dict(task=config.task, sequence_length=sequence_length,
               num_symbols=num_symbols, latent_dim=config.latent_dim,
               width=config.width)
+
+
+# Kusner et al. normalise z before the decoder in their expression VAEs
+# (`model_eq.py`, `model_eq_str.py`), not in their molecule ones. GRAE never
+# does: a BN on z would undo the scale its beta * 1/2 ||z||^2 term sets.
+VAE_DECODER_INPUT_BATCH_NORM = {"expressions": True, "molecules": False}
 
 
 def build_grae(config: config_lib.GrammarConfig, sequence_length: int,
@@ -242,7 +214,10 @@ def build_sequence_vae(config: config_lib.GrammarConfig, sequence_length: int,
   common = _network_arguments(config, sequence_length, len(allowed))
   return GrammarVAE(
       networks.build_encoder(variational=True, **common),
-      networks.build_decoder(**common), allowed, kl_weight=config.kl_weight,
+      networks.build_decoder(
+          input_batch_norm=VAE_DECODER_INPUT_BATCH_NORM[config.task],
+          **common),
+      allowed, kl_weight=config.kl_weight,
       seed=config.seed, name=config.model)
 
 
@@ -268,7 +243,8 @@ def build_model(config: config_lib.GrammarConfig, sequence_length: int,
   Args:
     config: the run's configuration.
     sequence_length: T.
-    allowed: (S, S) `allowed_rules` (rules) or `unconstrained` (characters).
+    allowed: (S, S) `losses.allowed_rules` (rules) or `losses.unconstrained`
+      (characters).
   """
   if config.model not in MODELS:
     raise ValueError(

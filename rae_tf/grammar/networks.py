@@ -3,11 +3,16 @@
 Both tasks share one layout; the sizes come from `ARCHITECTURES` (PAPER.md,
 "GrammarRAE"), every conv, hidden and GRU width multiplied by `width`:
 
-  encoder: one-hot (B, T, S) -> Conv1D f1 (k1) -> BN -> Conv1D f2 (k2) -> BN
-           -> Conv1D f3 (k3) -> BN -> flatten -> Dense(hidden, ReLU)
-           -> Dense(d) codes (and, for the VAEs, a log sigma head)
-  decoder: (B, d) codes -> Dense(d, ReLU) -> RepeatVector(T)
+  encoder: one-hot (B, T, S) -> Conv1D f1 (k1) [-> BN] -> Conv1D f2 (k2)
+           [-> BN] -> Conv1D f3 (k3) [-> BN] -> flatten -> Dense(hidden, ReLU)
+           -> Dense(d) codes (and, for the VAEs, a linear log sigma^2 head)
+  decoder: (B, d) codes [-> BN] -> Dense(d, ReLU) -> RepeatVector(T)
            -> 3 x GRU(units, return_sequences) -> Dense(S) logits (B, T, S)
+
+As Kusner et al.'s `models/model_eq.py` and `models/model_zinc.py`: the
+expression encoder has BatchNormalization after each conv, the molecule
+encoder none; their expression VAEs also normalise z before the decoder's
+first Dense (`input_batch_norm`), their molecule VAEs do not.
 
 S is the number of symbols: production rules (GVAE, GRAE) or characters
 (CVAE). Convs use ReLU and "valid" padding, as Kusner et al.; the decoder
@@ -22,7 +27,6 @@ import dataclasses
 import keras
 
 from rae_tf import networks as image_networks
-from rae_tf import vae
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,14 +38,16 @@ class Architecture:
   hidden_units: int  # the Dense after the convs
   gru_units: int
   latent_dim: int  # the paper's d
+  encoder_batch_norm: bool  # BN after each conv (Kusner et al.'s nets)
 
 
 ARCHITECTURES: dict[str, Architecture] = {
     "expressions": Architecture(conv_filters=(2, 3, 4), conv_kernels=(2, 3, 4),
                                 hidden_units=100, gru_units=100,
-                                latent_dim=25),
+                                latent_dim=25, encoder_batch_norm=True),
     "molecules": Architecture(conv_filters=(9, 9, 10), conv_kernels=(9, 9, 11),
-                              hidden_units=435, gru_units=501, latent_dim=56),
+                              hidden_units=435, gru_units=501, latent_dim=56,
+                              encoder_batch_norm=False),
 }
 
 
@@ -67,12 +73,13 @@ def build_encoder(task: str,
     num_symbols: S (rules or characters).
     latent_dim: d.
     width: multiplier of the conv filters and the hidden Dense.
-    variational: add the VAE's log sigma head (`vae.log_scale_head`).
+    variational: add the VAEs' linear log sigma^2 head (Kusner et al.'s
+      `z_log_var`: a Dense of the hidden features, no bound).
     name: model name.
 
   Returns:
     A functional keras.Model: (B, d) codes, or {"mean": (B, d),
-    "log_scale": (B, d)} when `variational`.
+    "log_variance": (B, d)} when `variational`.
 
   Raises:
     ValueError: the convolutions do not fit in `sequence_length`.
@@ -88,8 +95,9 @@ def build_encoder(task: str,
   for filters, kernel in zip(arch.conv_filters, arch.conv_kernels):
     x = keras.layers.Conv1D(image_networks.scaled(filters, width), kernel,
                             activation="relu")(x)
-    x = keras.layers.BatchNormalization(
-        momentum=image_networks.BATCH_NORM_MOMENTUM)(x)
+    if arch.encoder_batch_norm:
+      x = keras.layers.BatchNormalization(
+          momentum=image_networks.BATCH_NORM_MOMENTUM)(x)
   x = keras.layers.Flatten()(x)
   features = keras.layers.Dense(
       image_networks.scaled(arch.hidden_units, width), activation="relu")(x)
@@ -98,7 +106,9 @@ def build_encoder(task: str,
     return keras.Model(sequences, mean, name=name)
   return keras.Model(
       sequences,
-      {"mean": mean, "log_scale": vae.log_scale_head(features, latent_dim)},
+      {"mean": mean,
+       "log_variance": keras.layers.Dense(latent_dim,
+                                          name="log_variance")(features)},
       name=name)
 
 
@@ -107,6 +117,7 @@ def build_decoder(task: str,
                   num_symbols: int,
                   latent_dim: int,
                   width: float = 1.0,
+                  input_batch_norm: bool = False,
                   name: str = "decoder") -> keras.Model:
   """Builds D: (B, d) codes -> (B, T, S) per-step logits.
 
@@ -116,6 +127,8 @@ def build_decoder(task: str,
     num_symbols: S.
     latent_dim: d.
     width: multiplier of the GRU units.
+    input_batch_norm: BatchNormalization on z before the first Dense (Kusner
+      et al.'s expression VAEs).
     name: model name.
 
   Returns:
@@ -123,7 +136,11 @@ def build_decoder(task: str,
   """
   arch = get_architecture(task)
   codes = keras.Input(shape=(latent_dim,), name="codes")
-  x = keras.layers.Dense(latent_dim, activation="relu")(codes)
+  x = codes
+  if input_batch_norm:
+    x = keras.layers.BatchNormalization(
+        momentum=image_networks.BATCH_NORM_MOMENTUM)(x)
+  x = keras.layers.Dense(latent_dim, activation="relu")(x)
   x = keras.layers.RepeatVector(sequence_length)(x)  # (B, T, d)
   for _ in range(3):
     x = keras.layers.GRU(image_networks.scaled(arch.gru_units, width),
