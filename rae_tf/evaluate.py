@@ -9,10 +9,12 @@ Every column is an FID against Inception features of the test split
   GMM      decoded samples of the ex-post 10-component GMM
   Interp.  decoded mid-points D((z_a + z_b) / 2) of random pairs of
            held-out codes
-plus the per-pixel squared reconstruction error and precision/recall for
-distributions (F_8, F_1/8) of the generation column (GMM, or N where there
-is no GMM column): PRD's ten k-means clusterings cost about as much as the
-features of a column on CPU, and the paper reports it for samples. The model
+with a KID (`rae_tf.kid`) of the same features beside each FID (x10^3 in
+print, unscaled in evaluation.json), and the per-pixel squared
+reconstruction error and precision/recall for distributions (F_8, F_1/8) of
+the generation column (GMM, or N where there is no GMM column): PRD's ten
+k-means clusterings cost about as much as the features of a column on CPU,
+and the paper reports it for samples. The model
 is the run's exported SavedModel (what is served is what is measured); the
 densities are its `samplers/*.npz`.
 """
@@ -33,6 +35,7 @@ from rae_tf import errors
 from rae_tf import features as features_lib
 from rae_tf import fid
 from rae_tf import files
+from rae_tf import kid
 from rae_tf import prd
 from rae_tf import sampler as sampler_lib
 
@@ -152,17 +155,23 @@ def prd_column(columns) -> str:
 def column_scores(image_features: np.ndarray,
                   reference_features: np.ndarray, seed: int,
                   with_prd: bool) -> dict:
-  """FID (and PRD) of one column's (N, D) features against the reference.
+  """FID, KID (and PRD) of one column's (N, D) features vs the reference.
 
-  FID uses every reference feature; PRD needs balanced sets, so it uses the
-  first min(N, N_ref) of each.
+  FID uses every reference feature; KID the defaults of
+  `kid.kernel_inception_distance` (100 subsets of min(1000, N, N_ref) rows
+  per side, seeded by `seed`); PRD needs balanced sets, so it uses the first
+  min(N, N_ref) of each.
 
   Returns:
-    {"fid": FidResult dict} and, if `with_prd`, "prd": PRDResult dict.
+    {"fid": FidResult dict, "kid_mean": float, "kid_std": float} (KID
+    unscaled, not x10^3) and, if `with_prd`, "prd": PRDResult dict.
   """
   reference = fid.FeatureStatistics.from_features(reference_features)
+  kid_mean, kid_std = kid.kernel_inception_distance(
+      image_features, reference_features, seed=seed)
   scores = {
-      "fid": fid.fid_from_features(image_features, reference).to_dict()}
+      "fid": fid.fid_from_features(image_features, reference).to_dict(),
+      "kid_mean": kid_mean, "kid_std": kid_std}
   if with_prd:
     count = min(len(image_features), len(reference_features))
     scores["prd"] = prd.prd_from_features(
@@ -186,7 +195,8 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
     seed: seed of the samples, the interpolation pairs and PRD's k-means.
 
   Returns:
-    {"columns": {column: {"fid": ..., ["prd": ...]}}, "reconstruction_mse",
+    {"columns": {column: {"fid": ..., "kid_mean": ..., "kid_std": ...,
+                          ["prd": ...]}}, "reconstruction_mse",
      "num_samples", "num_reference", "seed"}.
   """
   if len(test_images) < 2:
@@ -197,8 +207,10 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
   for column, generated in images.items():
     columns[column] = column_scores(extractor(generated), reference_features,
                                     seed, column == prd_column(images))
-    logging.info("%s %s: %s", run.config.run_name, column,
-                 fid.FidResult(**columns[column]["fid"]))
+    scores = columns[column]
+    logging.info("%s %s: %s, %s", run.config.run_name, column,
+                 fid.FidResult(**scores["fid"]),
+                 kid.format_kid(scores["kid_mean"], scores["kid_std"]))
   evaluation = {
       "columns": columns,
       "reconstruction_mse": float(np.mean((images["REC"] - test_images)**2)),
@@ -214,11 +226,15 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
 
 
 def write_summaries(log_dir: str, evaluation: dict, step: int) -> None:
-  """FID and PRD scalars of an evaluation, as TensorBoard "fid/REC" etc."""
+  """FID, KID and PRD scalars of an evaluation: "fid/REC", "kid/REC" etc.
+
+  "kid/<column>" is the KID mean, unscaled (not x10^3).
+  """
   writer = tf.summary.create_file_writer(log_dir)
   with writer.as_default():
     for column, scores in evaluation["columns"].items():
       tf.summary.scalar(f"fid/{column}", scores["fid"]["value"], step=step)
+      tf.summary.scalar(f"kid/{column}", scores["kid_mean"], step=step)
       if "prd" in scores:
         tf.summary.scalar(f"prd_f8/{column}", scores["prd"]["f_8"],
                           step=step)

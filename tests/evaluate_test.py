@@ -16,6 +16,7 @@ from rae_tf import config as config_lib
 from rae_tf import evaluate
 from rae_tf import features
 from rae_tf import fid
+from rae_tf import kid
 from rae_tf import prd
 from rae_tf import train
 
@@ -76,6 +77,10 @@ def test_column_scores_match_an_independent_computation():
   assert scores["fid"]["value"] == pytest.approx(
       fid.frechet_distance(mu1, sigma1, mu2, sigma2), rel=1e-6)
   assert (scores["fid"]["n"], scores["fid"]["n_reference"]) == (30, 50)
+  # KID of all 30 vs all 50 features (subsets of 30), seeded by `seed`.
+  assert (scores["kid_mean"], scores["kid_std"]) == (
+      kid.kernel_inception_distance(generated, reference, seed=1))
+  assert scores["kid_std"] > 0.0
   # PRD needs balanced sets: the first 30 of each.
   expected = prd.prd_from_features(generated, reference[:30], seed=1)
   assert scores["prd"]["f_8"] == pytest.approx(expected.f_8)
@@ -107,6 +112,14 @@ def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
                                  fid.FeatureStatistics.from_features(reference))
   assert evaluation["columns"]["REC"]["fid"]["value"] == pytest.approx(
       direct.value, rel=1e-9)
+  kid_mean, kid_std = kid.kernel_inception_distance(extractor(test_images),
+                                                    reference, seed=0)
+  assert evaluation["columns"]["REC"]["kid_mean"] == pytest.approx(
+      kid_mean, rel=1e-9)
+  assert evaluation["columns"]["REC"]["kid_std"] == pytest.approx(
+      kid_std, rel=1e-9)
+  assert all({"fid", "kid_mean", "kid_std"} <= set(scores)
+             for scores in evaluation["columns"].values())
   with open(tmp_path / evaluate.EVALUATION_FILE) as f:
     assert json.load(f) == evaluation
   scalars = {}
@@ -118,7 +131,10 @@ def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
                               float(tf.make_ndarray(value.tensor)))
   assert scalars["fid/GMM"] == pytest.approx(
       (3, evaluation["columns"]["GMM"]["fid"]["value"]))
-  assert {"fid/REC", "fid/N", "fid/Interp.", "prd_f8/GMM", "prd_f1_8/GMM",
+  assert scalars["kid/GMM"] == pytest.approx(
+      (3, evaluation["columns"]["GMM"]["kid_mean"]))
+  assert {"fid/REC", "fid/N", "fid/Interp.", "kid/REC", "kid/N",
+          "kid/Interp.", "prd_f8/GMM", "prd_f1_8/GMM",
           "reconstruction_mse"} <= set(scalars)
   assert "prd_f8/REC" not in scalars
 
