@@ -54,8 +54,11 @@ def time_sampling(dataset: str, width: float, num_samples: int,
   gmm = sampler.MixtureSampler.from_mixture(
       sampler.fit_gmm(mixture_codes(5000, config.latent_dim), 10))
   with tempfile.TemporaryDirectory() as tmp:
-    path = export.export_model(model, gmm, tmp, "bench", config.image_shape,
-                               config.latent_dim)
+    path = export.export_model(
+        model, code_sampler=gmm, export_base=tmp, model_name="bench",
+        image_shape=config.image_shape, latent_dim=config.latent_dim,
+        max_samples_per_request=max(num_samples,
+                                    config.max_samples_per_request))
     sample = tf.saved_model.load(path).signatures["sample"]
     sample(num_samples=tf.constant(num_samples),
            seed=tf.constant(0, tf.int64))  # warm-up

@@ -12,18 +12,24 @@ import math
 from typing import Optional
 
 from rae_tf.errors import ConfigError
-
-DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 from rae_tf.presets import BASELINE_WEIGHT_NAMES
 from rae_tf.presets import BASELINE_WEIGHTS
 from rae_tf.presets import DatasetPreset
+from rae_tf.presets import GP_FORMS
 from rae_tf.presets import PRESETS
 from rae_tf.presets import RAE_WEIGHT_NAMES
 from rae_tf.presets import REGULARIZER_NAMES
 from rae_tf.presets import STAGE2_CPU_EPOCHS
 from rae_tf.presets import STAGE2_EPOCHS
 from rae_tf.presets import embedding_weight_from_authors
+
+DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# Largest `num_samples` one request to the exported `sample` signature may
+# ask for (--max_samples_per_request); num_samples is int32: <= MAX_INT32.
+DEFAULT_MAX_SAMPLES_PER_REQUEST = 10_000
+MAX_INT32 = 2**31 - 1
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -43,6 +49,9 @@ class Config:
     data_dir: directory of the dataset's standard files; None = default.
     seed: seed of weights, shuffling and sampling.
     sn_encoder: also spectrally normalise the encoder (the authors did).
+    gp_form: what --reg=gp penalises: "jacobian" (the paper's
+      ||grad_z D(z)||_F^2) or "authors" (their code's mean (d sum x_hat^2 /
+      dz)^2); see `regularizers.GP_FORMS`.
     gmm_components: components of the ex-post Gaussian mixture.
     lr_patience: epochs without validation improvement before halving the
       learning rate.
@@ -60,6 +69,8 @@ class Config:
       (two_stage_vae; the authors' 100 on GPU, fewer on CPU).
     stage2_learning_rate: Adam learning rate of the second stage
       (two_stage_vae; the authors' 1e-4).
+    max_samples_per_request: largest `num_samples` the exported `sample`
+      signature accepts; larger requests fail before allocating anything.
   """
 
   dataset: str
@@ -75,6 +86,7 @@ class Config:
   data_dir: Optional[str] = None
   seed: int = 0
   sn_encoder: bool = False
+  gp_form: str = "jacobian"
   gmm_components: int = 10
   lr_patience: int = 5
   max_train_examples: Optional[int] = None
@@ -87,6 +99,7 @@ class Config:
   stage2_kl_weight: float = 0.0
   stage2_epochs: int = STAGE2_CPU_EPOCHS
   stage2_learning_rate: float = 1e-4
+  max_samples_per_request: int = DEFAULT_MAX_SAMPLES_PER_REQUEST
 
   def __post_init__(self):
     if self.dataset not in PRESETS:
@@ -101,6 +114,9 @@ class Config:
     if self.reg not in REGULARIZER_NAMES:
       raise ConfigError(
           f"reg must be one of {list(REGULARIZER_NAMES)}; got {self.reg!r}")
+    if self.gp_form not in GP_FORMS:
+      raise ConfigError(
+          f"gp_form must be one of {list(GP_FORMS)}; got {self.gp_form!r}")
     for name in ("latent_dim", "epochs", "batch_size", "gmm_components",
                  "lr_patience", "stage2_epochs"):
       value = getattr(self, name)
@@ -114,6 +130,12 @@ class Config:
       value = getattr(self, name)
       if not 0 < value < math.inf:  # also rejects NaN
         raise ConfigError(f"{name} must be > 0 and finite; got {value!r}")
+    if (not isinstance(self.max_samples_per_request, int) or
+        not 1 <= self.max_samples_per_request <= MAX_INT32):
+      raise ConfigError(
+          "max_samples_per_request must be a positive integer <= "
+          f"{MAX_INT32} (num_samples is int32); got "
+          f"{self.max_samples_per_request!r}")
     if not 0 < self.width <= 8:
       raise ConfigError(f"width must be in (0, 8]; got {self.width!r}")
     if self.max_train_examples is not None and self.max_train_examples < 1:
@@ -136,12 +158,27 @@ class Config:
   def image_shape(self) -> tuple[int, int, int]:
     return self.preset.image_shape
 
+  @property
+  def authors_loss_scale(self) -> float:
+    """Authors' loss / ours for this model (`presets.authors_loss_scales`)."""
+    return self.preset.authors_loss_scales.get(self.model, 1.0)
+
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
   @classmethod
   def from_json(cls, text: str) -> "Config":
     return cls(**json.loads(text))
+
+  def fields_differing_from(self, saved_json: str) -> list[str]:
+    """Names of the fields whose value in a saved config.json differs.
+
+    Fields added since that file was written take their defaults, so a run
+    saved by an older version still matches the same flags.
+    """
+    saved = json.loads(Config.from_json(saved_json).to_json())
+    current = json.loads(self.to_json())
+    return sorted(k for k in current if saved.get(k) != current[k])
 
   def to_flagfile(self) -> str:
     """The absl flagfile that reproduces this configuration."""

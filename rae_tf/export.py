@@ -9,7 +9,9 @@ Signatures (inputs -> outputs; B is a free batch dimension):
   sample           num_samples () int32, seed () int64
                    -> images (n, H, W, C), codes (n, d), drawn inside the
                    graph from the ex-post GMM (no scikit-learn needed), or
-                   from the model's own sampler (two-stage VAE)
+                   from the model's own sampler (two-stage VAE); n must lie
+                   in [0, max_samples_per_request], checked in the graph
+                   before anything of size n is allocated
   serving_default  same as reconstruct
 
 `keras.export.ExportArchive` tracks every variable the endpoints use, so the
@@ -32,6 +34,7 @@ from tensorflow_serving.apis import model_pb2
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
+from rae_tf import config as config_lib
 from rae_tf import files
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -75,12 +78,16 @@ def write_warmup_requests(path: str, model_name: str,
       writer.write(log.SerializeToString())
 
 
-def export_model(model: keras.Model,
-                 code_sampler: keras.layers.Layer,
-                 export_base: str,
-                 model_name: str,
-                 image_shape: Sequence[int],
-                 latent_dim: int) -> str:
+def export_model(
+    model: keras.Model,
+    *,
+    code_sampler: keras.layers.Layer,
+    export_base: str,
+    model_name: str,
+    image_shape: Sequence[int],
+    latent_dim: int,
+    max_samples_per_request: int = config_lib.DEFAULT_MAX_SAMPLES_PER_REQUEST,
+) -> str:
   """Writes a new version of the serving model; never overwrites one.
 
   The SavedModel is written to a temporary directory and renamed into place,
@@ -94,10 +101,24 @@ def export_model(model: keras.Model,
     model_name: TF Serving model name (a directory under `export_base`).
     image_shape: (H, W, C).
     latent_dim: d.
+    max_samples_per_request: largest `num_samples` the `sample` signature
+      accepts (`Config.max_samples_per_request`); it is a constant of the
+      SavedModel's graph.
 
   Returns:
     The path of the written version directory.
+
+  Raises:
+    ValueError: `max_samples_per_request` is not an integer in
+      [1, 2**31 - 1].
   """
+  if (not isinstance(max_samples_per_request, (int, np.integer)) or
+      not 1 <= max_samples_per_request <= config_lib.MAX_INT32):
+    raise ValueError(
+        "max_samples_per_request must be a positive integer <= "
+        f"{config_lib.MAX_INT32} (num_samples is int32); got "
+        f"{max_samples_per_request!r}")
+  max_samples_per_request = int(max_samples_per_request)
   image_spec = tf.TensorSpec((None, *image_shape), tf.float32, name="images")
   code_spec = tf.TensorSpec((None, latent_dim), tf.float32, name="codes")
 
@@ -115,9 +136,22 @@ def export_model(model: keras.Model,
     return decode(encode(images)["codes"])
 
   def sample(num_samples, seed):
-    check = tf.debugging.assert_non_negative(
-        num_samples, message="sample: num_samples must be >= 0")
-    with tf.control_dependencies([check]):
+    # Every op that reads num_samples waits for both checks, so an
+    # out-of-range request fails before any (n, ...) tensor is allocated.
+    # (No quote marks in the messages: the Assert op escapes them.)
+    checks = [
+        tf.debugging.Assert(
+            num_samples >= 0,
+            [tf.strings.format("sample: num_samples must be >= 0; got {}",
+                               num_samples)]),
+        tf.debugging.Assert(
+            num_samples <= max_samples_per_request,
+            [tf.strings.format(
+                f"sample: num_samples must be <= {max_samples_per_request} "
+                "(the --max_samples_per_request of the export); got {}",
+                num_samples)]),
+    ]
+    with tf.control_dependencies(checks):
       num_samples = tf.identity(num_samples)
     codes = code_sampler.sample(num_samples, seed)
     return {"images": model.decoder(codes, training=False), "codes": codes}

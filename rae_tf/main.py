@@ -55,6 +55,12 @@ flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling and sampling.")
 flags.DEFINE_bool("overwrite", False, "Replace a non-empty --workdir.")
 flags.DEFINE_bool("sn_encoder", False,
                   "With --reg=sn, normalise the encoder too (as the authors).")
+flags.DEFINE_enum("gp_form", "jacobian", presets.GP_FORMS,
+                  "What --reg=gp penalises: jacobian (the paper's "
+                  "||grad_z D(z)||_F^2, one Hutchinson probe) or authors "
+                  "(their code's mean over batch and code of "
+                  "(d sum x_hat^2 / dz)^2, for which their weights were "
+                  "tuned).")
 flags.DEFINE_integer("gmm_components", 10, "Components of the ex-post GMM.")
 flags.DEFINE_integer("lr_patience", 5,
                      "Epochs without validation gain before halving the LR.")
@@ -90,6 +96,11 @@ flags.DEFINE_integer("stage2_epochs", None,
 flags.DEFINE_float("stage2_learning_rate", None,
                    "Adam learning rate of the second stage of "
                    "--model=two_stage_vae. Default: the authors' 1e-4.")
+flags.DEFINE_integer("max_samples_per_request",
+                     config_lib.DEFAULT_MAX_SAMPLES_PER_REQUEST,
+                     "Largest num_samples one request to the exported "
+                     "`sample` signature may ask for; larger ones fail with "
+                     "InvalidArgumentError before allocating anything.")
 
 
 def gpu_available() -> bool:
@@ -112,7 +123,8 @@ def config_from_flags(model: str | None = None,
       reg_weight=FLAGS.reg_weight, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
       width=FLAGS.width, data_dir=FLAGS.data_dir, seed=FLAGS.seed,
-      sn_encoder=FLAGS.sn_encoder, gmm_components=FLAGS.gmm_components,
+      sn_encoder=FLAGS.sn_encoder, gp_form=FLAGS.gp_form,
+      gmm_components=FLAGS.gmm_components,
       lr_patience=FLAGS.lr_patience,
       max_train_examples=FLAGS.max_train_examples,
       kl_weight=FLAGS.kl_weight, mmd_weight=FLAGS.mmd_weight,
@@ -120,6 +132,7 @@ def config_from_flags(model: str | None = None,
       stage2_kl_weight=FLAGS.stage2_kl_weight,
       stage2_epochs=FLAGS.stage2_epochs,
       stage2_learning_rate=FLAGS.stage2_learning_rate,
+      max_samples_per_request=FLAGS.max_samples_per_request,
       deterministic=FLAGS.deterministic, distribute=FLAGS.distribute,
       precision=FLAGS.precision)
 
@@ -149,5 +162,15 @@ def main(argv):
       f"(images/, results.json, export/)\n")
 
 
-if __name__ == "__main__":
+def run():
+  """The `rae-tf-train` console script: flags from sys.argv, then `main`."""
+  # absl's --help shows the docstring and key flags of __main__, here
+  # the console script's wrapper: lend it this module's.
+  sys.modules["__main__"].__doc__ = __doc__
+  for flag in FLAGS.get_key_flags_for_module(__name__):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -11,7 +11,7 @@ library relies on:
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from typing import Callable, Sequence
 
 import keras
 import numpy as np
@@ -151,6 +151,8 @@ class RegularizedAutoencoder(Autoencoder):
                embedding_weight: float = 0.0,
                reg: str = "none",
                reg_weight: float = 0.0,
+               l2_layers: Sequence[str] | None = None,
+               gp_form: str = "jacobian",
                seed: int | None = None,
                **kwargs):
     """Creates the model.
@@ -161,6 +163,9 @@ class RegularizedAutoencoder(Autoencoder):
       embedding_weight: weight of 1/2 ||z||^2.
       reg: key of `regularizers.REGULARIZERS`.
       reg_weight: weight of the decoder regulariser's penalty.
+      l2_layers: class names of the decoder layers whose kernels RAE-L2
+        penalises (`networks.Architecture.l2_layers`); None: all.
+      gp_form: what reg="gp" penalises, a key of `regularizers.GP_FORMS`.
       seed: seed of the random probes (RAE-GP).
       **kwargs: passed to keras.Model.
     """
@@ -169,6 +174,10 @@ class RegularizedAutoencoder(Autoencoder):
     self.reg = reg
     self.regularizer = regularizers.get_regularizer(reg)
     self.reg_weight = float(reg_weight)
+    self.l2_layers = None if l2_layers is None else tuple(l2_layers)
+    self.gp_form = gp_form
+    self._decode = regularizers.decode_function(
+        reg, l2_layers=self.l2_layers, gp_form=gp_form)
 
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     """Every term of the objective on one batch.
@@ -182,7 +191,7 @@ class RegularizedAutoencoder(Autoencoder):
       Dict of scalars keyed by `LOSS_TERMS`.
     """
     codes = self.encoder(images, training=training)
-    reconstructions, penalty = self.regularizer.decode(
+    reconstructions, penalty = self._decode(
         self.decoder, codes, training, self.seed_generator)
     terms = {
         "reconstruction": regularizers.reconstruction_loss(
@@ -198,7 +207,10 @@ class RegularizedAutoencoder(Autoencoder):
   def get_config(self):
     return {**super().get_config(),
             "embedding_weight": self.embedding_weight, "reg": self.reg,
-            "reg_weight": self.reg_weight}
+            "reg_weight": self.reg_weight,
+            "l2_layers": None if self.l2_layers is None
+                         else list(self.l2_layers),
+            "gp_form": self.gp_form}
 
 
 def network_arguments(config: config_lib.Config) -> dict:
@@ -225,7 +237,9 @@ def build_regularized_autoencoder(
       spectral_norm=regularizer.spectral_norm, **common)
   return RegularizedAutoencoder(
       encoder, decoder, embedding_weight=config.embedding_weight,
-      reg=config.reg, reg_weight=config.reg_weight, seed=config.seed,
+      reg=config.reg, reg_weight=config.reg_weight,
+      l2_layers=networks.ARCHITECTURES[config.preset.architecture].l2_layers,
+      gp_form=config.gp_form, seed=config.seed,
       name=f"{config.model}_{config.reg}")
 
 

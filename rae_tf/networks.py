@@ -102,15 +102,21 @@ class Architecture:
   encoder_filters: Sequence[int]
   decoder_base: tuple[int, int, int]  # (h, w, channels) after the first Dense
   decoder_filters: Sequence[int]
+  # Classes of the decoder layers whose kernels RAE-L2 penalises, as the
+  # authors' `rae_mnist.py` / `rae_cifar.py` (the ConvTransposes) and
+  # `rae_celeba.py` (the first Dense too).
+  l2_layers: tuple[str, ...]
 
 
 ARCHITECTURES = {
     "conv32": Architecture(kernel_size=4, encoder_filters=(128, 256, 512, 1024),
                            decoder_base=(8, 8, 1024),
-                           decoder_filters=(512, 256)),
+                           decoder_filters=(512, 256),
+                           l2_layers=("Conv2DTranspose",)),
     "conv64": Architecture(kernel_size=5, encoder_filters=(128, 256, 512, 1024),
                            decoder_base=(8, 8, 1024),
-                           decoder_filters=(512, 256, 128)),
+                           decoder_filters=(512, 256, 128),
+                           l2_layers=("Dense", "Conv2DTranspose")),
 }
 
 
@@ -213,11 +219,19 @@ def build_decoder(architecture: str,
   return keras.Model(codes, images, name=name)
 
 
-def decoder_kernels(decoder: keras.Model) -> list:
-  """The kernels (not biases, not BN parameters) of every decoder layer."""
+def decoder_kernels(decoder: keras.Model,
+                    layer_types: Sequence[str] | None = None) -> list:
+  """The kernels (not biases, not BN parameters) of the decoder's layers.
+
+  Args:
+    decoder: D.
+    layer_types: class names of the layers to take (e.g. an architecture's
+      `l2_layers`); None takes every layer with a kernel.
+  """
   kernels = []
   for layer in decoder.layers:
     inner = getattr(layer, "layer", layer)  # unwrap SpectralNormalization
-    if hasattr(inner, "kernel"):
+    if hasattr(inner, "kernel") and (
+        layer_types is None or type(inner).__name__ in layer_types):
       kernels.append(inner.kernel)
   return kernels

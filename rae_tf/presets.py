@@ -22,6 +22,9 @@ import dataclasses
 from typing import Mapping
 
 REGULARIZER_NAMES = ("none", "l2", "gp", "sn")
+# What --reg=gp penalises (regularizers.GP_FORMS): the paper's Jacobian norm
+# or the authors' code's quantity.
+GP_FORMS = ("jacobian", "authors")
 
 # The baseline models and the loss weights each trains with (Config fields,
 # defaults in `DatasetPreset.baseline_weights`). They have no latent term
@@ -57,6 +60,8 @@ class DatasetPreset:
     baseline_weights: per baseline model, its loss weights by Config field
       (this library's form; see `baseline_weights_from_authors`).
     baseline_learning_rates: Adam learning rate per baseline model.
+    authors_loss_scales: per model, the factor by which the authors' loss
+      exceeds this library's (`authors_loss_scales`); models not listed: 1.
   """
 
   image_shape: tuple[int, int, int]
@@ -70,6 +75,7 @@ class DatasetPreset:
   cpu_epochs: int
   baseline_weights: Mapping[str, Mapping[str, float]]
   baseline_learning_rates: Mapping[str, float]
+  authors_loss_scales: Mapping[str, float]
 
 
 _MNIST_BETA = {"none": 5e-4, "l2": 1e-4, "gp": 1e-4, "sn": 0.009}
@@ -114,11 +120,37 @@ def baseline_weights_from_authors(
                             "stage2_kl_weight": stage2_kl}}
 
 
+def authors_loss_scales(
+    image_shape: tuple[int, int, int],
+    wae_reconstruction_scale: float = 1.0) -> dict[str, float]:
+  """Per model, the authors' loss divided by this library's (see above).
+
+  The VAE family's authors' loss is H W times ours, the WAE's
+  `wae_reconstruction_scale` times; the RAE family's is ours. Thresholds
+  the authors set in their units (Keras' ReduceLROnPlateau min_delta) are
+  divided by this factor to act on our losses as on theirs.
+
+  Args:
+    image_shape: (H, W, C).
+    wae_reconstruction_scale: as in `baseline_weights_from_authors`.
+
+  Returns:
+    Model name -> factor; models not listed have factor 1.
+  """
+  pixels = float(image_shape[0] * image_shape[1])
+  return {"vae": pixels, "cvvae": pixels, "two_stage_vae": pixels,
+          "wae": float(wae_reconstruction_scale)}
+
+
 # VAE KL, WAE MMD, 2-stage KL: PAPER.md; CV-VAE KL: the authors' released
 # configurations (0.0195 * 2, 9e-4, 0.01), which PAPER.md does not list.
 _MNIST_BASELINE_WEIGHTS = baseline_weights_from_authors(
     (32, 32, 1), vae_kl=0.312, cvvae_kl=0.039, wae_mmd=0.03,
     stage2_kl=1.5e-3)
+
+# The authors' CelebA WAE reconstruction is 0.05 sum_{h,w,c} (x - x_hat)^2
+# (the WAE paper's), 0.05 * 64 * 64 * 3 = 614.4 times the per-pixel mean.
+_CELEBA_WAE_SCALE = 0.05 * 64 * 64 * 3
 
 PRESETS: dict[str, DatasetPreset] = {
     "mnist": DatasetPreset(
@@ -127,7 +159,8 @@ PRESETS: dict[str, DatasetPreset] = {
         authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
         cpu_width=0.25, cpu_epochs=20,
         baseline_weights=_MNIST_BASELINE_WEIGHTS,
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
+        baseline_learning_rates=_BASELINE_LEARNING_RATES,
+        authors_loss_scales=authors_loss_scales((32, 32, 1))),
     # No paper values for Fashion-MNIST: it shares MNIST's net and weights.
     "fashion_mnist": DatasetPreset(
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
@@ -135,7 +168,8 @@ PRESETS: dict[str, DatasetPreset] = {
         authors_beta=_MNIST_BETA, authors_lambda=_MNIST_LAMBDA,
         cpu_width=0.25, cpu_epochs=5,
         baseline_weights=_MNIST_BASELINE_WEIGHTS,
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
+        baseline_learning_rates=_BASELINE_LEARNING_RATES,
+        authors_loss_scales=authors_loss_scales((32, 32, 1))),
     "cifar10": DatasetPreset(
         image_shape=(32, 32, 3), architecture="conv32", latent_dim=128,
         learning_rate=5e-4, epochs=100,
@@ -147,20 +181,20 @@ PRESETS: dict[str, DatasetPreset] = {
         baseline_weights=baseline_weights_from_authors(
             (32, 32, 3), vae_kl=0.024, cvvae_kl=9e-4, wae_mmd=0.006,
             stage2_kl=1e-3),
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
+        baseline_learning_rates=_BASELINE_LEARNING_RATES,
+        authors_loss_scales=authors_loss_scales((32, 32, 3))),
     "celeba": DatasetPreset(
         image_shape=(64, 64, 3), architecture="conv64", latent_dim=64,
         learning_rate=1e-3, epochs=70,
         authors_beta={"none": 1e-4, "l2": 1e-4, "gp": 1e-4, "sn": 2.4e-3},
         authors_lambda={"none": 0.0, "l2": 1e-7, "gp": 1e-7, "sn": 0.0},
         cpu_width=0.125, cpu_epochs=2,
-        # The authors' CelebA WAE reconstruction is 0.05 sum_{h,w,c}
-        # (x - x_hat)^2 (the WAE paper's), 0.05 * 64 * 64 * 3 = 614.4 times
-        # the per-pixel mean.
         baseline_weights=baseline_weights_from_authors(
             (64, 64, 3), vae_kl=0.09, cvvae_kl=0.01, wae_mmd=100.0,
-            stage2_kl=2e-3, wae_reconstruction_scale=0.05 * 64 * 64 * 3),
-        baseline_learning_rates=_BASELINE_LEARNING_RATES),
+            stage2_kl=2e-3, wae_reconstruction_scale=_CELEBA_WAE_SCALE),
+        baseline_learning_rates=_BASELINE_LEARNING_RATES,
+        authors_loss_scales=authors_loss_scales(
+            (64, 64, 3), wae_reconstruction_scale=_CELEBA_WAE_SCALE)),
 }
 
 

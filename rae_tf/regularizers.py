@@ -8,15 +8,19 @@ over the batch. The reconstruction term is the per-pixel mean squared error
 
 Decoder regularisers (`REGULARIZERS`, keyed by the `--reg` flag):
   none  no term (plain RAE; with a zero latent weight, a plain AE);
-  l2    ||theta_D||^2, the squared norm of every decoder kernel (eq. 12);
+  l2    ||theta_D||^2, the squared norm of the decoder kernels (eq. 12):
+        those of the architecture's `l2_layers`, as the authors;
   gp    ||grad_z D(z)||_F^2, the decoder Jacobian w.r.t. the code (eq. 13),
         estimated with one Gaussian probe per step (see `decode_with_gp`);
+        or, with gp_form="authors", the authors' code's quantity
+        (`decode_with_authors_gp`);
   sn    spectral normalisation of the decoder layers; no loss term.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import keras
@@ -89,10 +93,17 @@ def decode_plain(decoder, codes, training, seed_generator):
   return decoder(codes, training=training), tf.zeros((), tf.float32)
 
 
-def decode_with_l2(decoder, codes, training, seed_generator):
+def decode_with_l2(decoder, codes, training, seed_generator,
+                   layer_types=None):
+  """Decodes and returns ||theta_D||^2 over the kernels of `layer_types`.
+
+  `layer_types` (class names, None = every layer) is bound by the model
+  (`DecoderRegularizer.penalises_kernels`).
+  """
   del seed_generator  # unused: no randomness
   reconstructions = decoder(codes, training=training)
-  return reconstructions, l2_penalty(networks.decoder_kernels(decoder))
+  return reconstructions, l2_penalty(
+      networks.decoder_kernels(decoder, layer_types))
 
 
 def probed_jacobian(decoder, codes, probe, training):
@@ -149,18 +160,59 @@ def decode_with_gp(decoder, codes, training, seed_generator):
   return reconstructions, gradient_penalty(vector_jacobian_products)
 
 
+def decode_with_authors_gp(decoder, codes, training, seed_generator):
+  """Decodes and returns the authors' code's gradient penalty.
+
+      g_b = grad_{z_b} sum_{b', p} x_hat_{b'p}^2 = 2 J_b^T x_hat_b,
+      penalty = mean_{b, j} g_bj^2
+
+  (`K.mean(K.square(K.gradients(K.square(y_pred), z)))` in their
+  `models/rae/loss_functions.py`): the Jacobian's rows weighted by the
+  output, averaged over batch and code dimensions. Not the paper's
+  ||J||_F^2 (`decode_with_gp`), but what their GP weights were tuned for.
+
+  Args:
+    decoder: D.
+    codes: (B, d) codes z.
+    training: passed to the decoder.
+    seed_generator: unused (no randomness).
+
+  Returns:
+    (reconstructions (B, H, W, C), scalar penalty).
+  """
+  del seed_generator  # unused: deterministic
+  with tf.GradientTape(watch_accessed_variables=False) as tape:
+    tape.watch(codes)
+    reconstructions = decoder(codes, training=training)
+    energy = tf.reduce_sum(tf.square(tf.cast(reconstructions, tf.float32)))
+  gradients = tape.gradient(energy, codes)  # (B, d), 2 J_b^T x_hat_b
+  return reconstructions, tf.reduce_mean(
+      tf.square(tf.cast(gradients, tf.float32)))
+
+
+# --gp_form value -> the decode function of --reg=gp.
+GP_FORMS: dict[str, DecodeFn] = {
+    "jacobian": decode_with_gp,
+    "authors": decode_with_authors_gp,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class DecoderRegularizer:
   """One `--reg` value: how to decode and penalise, and whether to use SN."""
 
   decode: DecodeFn
   spectral_norm: bool = False
+  # decode takes `layer_types=`: the layers whose kernels it penalises.
+  penalises_kernels: bool = False
+  # decode is replaced by GP_FORMS[gp_form].
+  penalises_jacobian: bool = False
 
 
 REGULARIZERS: dict[str, DecoderRegularizer] = {
     "none": DecoderRegularizer(decode=decode_plain),
-    "l2": DecoderRegularizer(decode=decode_with_l2),
-    "gp": DecoderRegularizer(decode=decode_with_gp),
+    "l2": DecoderRegularizer(decode=decode_with_l2, penalises_kernels=True),
+    "gp": DecoderRegularizer(decode=decode_with_gp, penalises_jacobian=True),
     "sn": DecoderRegularizer(decode=decode_plain, spectral_norm=True),
 }
 
@@ -170,3 +222,24 @@ def get_regularizer(name: str) -> DecoderRegularizer:
     raise ValueError(
         f"--reg must be one of {sorted(REGULARIZERS)}; got {name!r}")
   return REGULARIZERS[name]
+
+
+def decode_function(name: str, l2_layers=None,
+                    gp_form: str = "jacobian") -> DecodeFn:
+  """The decode function of `--reg=name` with its options bound.
+
+  Args:
+    name: key of `REGULARIZERS`.
+    l2_layers: for "l2", class names of the penalised decoder layers (None:
+      all).
+    gp_form: for "gp", key of `GP_FORMS`.
+  """
+  regularizer = get_regularizer(name)
+  if regularizer.penalises_kernels:
+    return functools.partial(regularizer.decode, layer_types=l2_layers)
+  if regularizer.penalises_jacobian:
+    if gp_form not in GP_FORMS:
+      raise ValueError(
+          f"--gp_form must be one of {sorted(GP_FORMS)}; got {gp_form!r}")
+    return GP_FORMS[gp_form]
+  return regularizer.decode

@@ -8,7 +8,9 @@ Each model trains into <table_dir>/<model>/ with the training flags of
 `rae_tf.main` (rerunning the command resumes an interrupted run and reuses
 finished ones), is evaluated into its evaluation.json (and TensorBoard), and
 the table is written to <table_dir>/table.md and table.csv, with the paper's
-numbers beside ours for the paper's datasets. Every FID states its N.
+numbers beside ours for the paper's datasets. Every FID states its N; the
+KID of the same features is beside it (x10^3 in table.md, unscaled in
+table.csv as in evaluation.json).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rae_tf import errors
 from rae_tf import evaluate
 from rae_tf import features
 from rae_tf import files
+from rae_tf import kid
 from rae_tf import main as main_lib
 from rae_tf import paper
 from rae_tf import train
@@ -74,12 +77,22 @@ class Row:
   key: str
   name: str
   reconstruction_mse: float
-  columns: dict  # column -> {"fid": FidResult dict[, "prd": PRDResult dict]}
+  # column -> {"fid": FidResult dict, "kid_mean", "kid_std"[, "prd": PRDResult
+  # dict]}
+  columns: dict
   paper: paper.Row | None
 
 
 def _format_fid(value) -> str:
   return "–" if value is None else f"{value:.2f}"
+
+
+def _format_kid(scores) -> str:
+  """"mean ± std" x10^3 of a column's scores, "–" for a missing column."""
+  if scores is None:
+    return "–"
+  return (f"{scores['kid_mean'] * kid.REPORTED_SCALE:.2f} ± "
+          f"{scores['kid_std'] * kid.REPORTED_SCALE:.2f}")
 
 
 def markdown_table(rows: list[Row], title: str, real_data: dict,
@@ -89,12 +102,13 @@ def markdown_table(rows: list[Row], title: str, real_data: dict,
   Args:
     rows: one per model.
     title: first line (dataset, width, epochs, N).
-    real_data: {"fid": ..., "prd": ...} of real validation images, the floor
-      of FID at this N.
+    real_data: {"fid": ..., "kid_mean": ..., "kid_std": ..., "prd": ...} of
+      real validation images, the floor of FID at this N.
     columns: the FID columns, e.g. `evaluate.COLUMNS`.
   """
   with_paper = any(row.paper for row in rows)
-  header = ["model", "MSE", *columns, "PRD (F_8 / F_1/8)"]
+  header = ["model", "MSE", *columns, "KID ×10³: " + " / ".join(columns),
+            "PRD (F_8 / F_1/8)"]
   if with_paper:
     header.append("paper: " + " / ".join(columns))
   lines = [f"**{title}**", "", "| " + " | ".join(header) + " |",
@@ -104,7 +118,8 @@ def markdown_table(rows: list[Row], title: str, real_data: dict,
                         if c in row.columns else None) for c in columns]
     prd_column = evaluate.prd_column(row.columns)
     prd = row.columns[prd_column]["prd"]
-    cells = [row.name, f"{row.reconstruction_mse:.5f}", *fids,
+    kids = " / ".join(_format_kid(row.columns.get(c)) for c in columns)
+    cells = [row.name, f"{row.reconstruction_mse:.5f}", *fids, kids,
              f"{prd['f_8']:.2f} / {prd['f_1_8']:.2f} ({prd_column})"]
     if with_paper:
       cells.append(" / ".join(_format_fid(v) for v in row.paper)
@@ -112,24 +127,28 @@ def markdown_table(rows: list[Row], title: str, real_data: dict,
     lines.append("| " + " | ".join(cells) + " |")
   fid = real_data["fid"]
   lines += ["", f"Real validation images against the same reference: FID "
-            f"{fid['value']:.2f} (N={fid['n']} vs {fid['n_reference']}), PRD "
-            f"{real_data['prd']['f_8']:.2f} / {real_data['prd']['f_1_8']:.2f}"
-            ": the floor of every column at this N."]
+            f"{fid['value']:.2f} (N={fid['n']} vs {fid['n_reference']}), "
+            f"{kid.format_kid(real_data['kid_mean'], real_data['kid_std'])}"
+            f", PRD {real_data['prd']['f_8']:.2f} / "
+            f"{real_data['prd']['f_1_8']:.2f}: the floor of every column at "
+            "this N."]
   return "\n".join(lines) + "\n"
 
 
 def csv_table(rows: list[Row], dataset: str,
               columns: tuple[str, ...]) -> str:
-  """One CSV line per model: ours and the paper's FIDs, PRDs and N.
+  """One CSV line per model: ours and the paper's FIDs, our KIDs, PRDs, N.
 
-  PRD cells are empty for columns without PRD (see `evaluate.prd_column`).
+  KIDs are unscaled (not x10^3). Cells of a column a model lacks are empty,
+  and so are PRD cells of columns without PRD (see `evaluate.prd_column`).
   """
   buffer = io.StringIO()
   writer = csv.writer(buffer, lineterminator="\n")
   slugs = [c.rstrip(".").lower() for c in columns]
   writer.writerow(
       ["dataset", "model", "reconstruction_mse",
-       *[f"fid_{s}" for s in slugs], *[f"prd_f8_{s}" for s in slugs],
+       *[f"fid_{s}" for s in slugs], *[f"kid_mean_{s}" for s in slugs],
+       *[f"kid_std_{s}" for s in slugs], *[f"prd_f8_{s}" for s in slugs],
        *[f"prd_f1_8_{s}" for s in slugs], "n", "n_reference",
        *[f"paper_fid_{s}" for s in slugs]])
   for row in rows:
@@ -138,6 +157,8 @@ def csv_table(rows: list[Row], dataset: str,
     writer.writerow(
         [dataset, row.name, f"{row.reconstruction_mse:.6f}",
          *[f"{s['fid']['value']:.4f}" if s else "" for s in scores],
+         *[f"{s['kid_mean']:.6g}" if s else "" for s in scores],
+         *[f"{s['kid_std']:.6g}" if s else "" for s in scores],
          *[f"{s['prd']['f_8']:.4f}" if s and "prd" in s else ""
            for s in scores],
          *[f"{s['prd']['f_1_8']:.4f}" if s and "prd" in s else ""
@@ -171,9 +192,7 @@ def _train_or_reuse(config, workdir: str) -> None:
   if os.path.isfile(os.path.join(workdir, "results.json")) and (
       not FLAGS.overwrite):
     with open(os.path.join(workdir, "config.json")) as f:
-      saved = json.load(f)
-    current = json.loads(config.to_json())
-    differ = sorted(k for k in current if saved.get(k) != current[k])
+      differ = config.fields_differing_from(f.read())
     if differ:
       raise errors.WorkdirError(
           f"{workdir} holds a finished run with other settings "
@@ -186,14 +205,20 @@ def _train_or_reuse(config, workdir: str) -> None:
 
 
 def _evaluation(run, test_images, reference_features, extractor) -> dict:
-  """The run's evaluation.json if it matches these inputs, else a new one."""
+  """The run's evaluation.json if it matches these inputs, else a new one.
+
+  One written before KID was evaluated (no "kid_mean") is not reused.
+  """
   path = os.path.join(run.workdir, evaluate.EVALUATION_FILE)
   if os.path.isfile(path) and os.path.getmtime(path) >= os.path.getmtime(
       os.path.join(run.workdir, "results.json")):
     with open(path) as f:
       saved = json.load(f)
-    if (saved["num_samples"], saved["num_reference"], saved["seed"]) == (
-        len(test_images), len(reference_features), run.config.seed):
+    inputs = (len(test_images), len(reference_features), run.config.seed)
+    with_kid = all("kid_mean" in scores
+                   for scores in saved["columns"].values())
+    if with_kid and (saved["num_samples"], saved["num_reference"],
+                     saved["seed"]) == inputs:
       logging.info("reusing %s", path)
       return saved
   return evaluate.evaluate_run(run, test_images, reference_features,
@@ -260,5 +285,15 @@ def main(argv):
                    "table.csv\n")
 
 
-if __name__ == "__main__":
+def run():
+  """The `rae-tf-table` console script: flags from sys.argv, then `main`."""
+  # absl's --help shows the docstring and key flags of __main__, here
+  # the console script's wrapper: lend it this module's.
+  sys.modules["__main__"].__doc__ = __doc__
+  for flag in FLAGS.get_key_flags_for_module(__name__):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

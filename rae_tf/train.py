@@ -113,9 +113,7 @@ def _open_workdir(workdir: str, config: config_lib.Config, overwrite: bool,
                 not os.path.exists(os.path.join(workdir, "results.json")))
   if unfinished and not overwrite:
     with open(os.path.join(workdir, "config.json")) as f:
-      saved = json.loads(f.read())
-    current = json.loads(config.to_json())
-    differ = sorted(k for k in current if saved.get(k) != current[k])
+      differ = config.fields_differing_from(f.read())
     if differ:
       raise errors.WorkdirError(
           f"--workdir {workdir} holds an unfinished run with other settings "
@@ -168,8 +166,8 @@ def run(config: config_lib.Config, workdir: str,
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
 
   log_dir = os.path.join(workdir, "tensorboard")
-  plateau = keras.callbacks.ReduceLROnPlateau(
-      monitor="val_loss", factor=0.5, patience=config.lr_patience, verbose=1)
+  plateau = callbacks_lib.learning_rate_plateau(config.lr_patience,
+                                                config.authors_loss_scale)
   best = callbacks_lib.BestWeightsCheckpoint(
       os.path.join(workdir, "checkpoints", "best.weights.h5"))
   resume = callbacks_lib.ResumeCheckpoint(resume_dir, plateau, best)
@@ -257,8 +255,11 @@ def run(config: config_lib.Config, workdir: str,
   test_losses = evaluate_losses(
       model, data.batched(splits.test, config.batch_size))
   export_dir = export.export_model(
-      model, code_sampler, os.path.join(workdir, "export"),
-      config.run_name, config.image_shape, config.latent_dim)
+      model, code_sampler=code_sampler,
+      export_base=os.path.join(workdir, "export"),
+      model_name=config.run_name, image_shape=config.image_shape,
+      latent_dim=config.latent_dim,
+      max_samples_per_request=config.max_samples_per_request)
   logging.info("exported the serving model to %s", export_dir)
 
   speeds = throughput.images_per_second

@@ -130,7 +130,7 @@ def test_vae_training_samples_codes_and_inference_decodes_the_mean(digits):
   assert training[0] != training[1]
 
 
-@pytest.mark.parametrize("name", BASELINES)
+@pytest.mark.parametrize("name", ("vae", "wae", "two_stage_vae"))
 def test_gaussian_density_is_the_prior_and_gmm_is_fitted(name):
   model = small_model(name)
   codes = np.random.default_rng(0).normal(loc=3.0, size=(300, 16))
@@ -141,6 +141,19 @@ def test_gaussian_density_is_the_prior_and_gmm_is_fitted(name):
   np.testing.assert_array_equal(gaussian.scale_tril, np.eye(16)[None])
   assert densities["gmm"].num_components == 2
   assert np.all(np.abs(densities["gmm"].means.mean(0) - 3.0) < 0.5)
+
+
+def test_cvvae_gaussian_density_is_fitted_to_the_codes():
+  # The paper's N column for the CV-VAE is a Gaussian fitted to its codes
+  # (the authors' config: "one gaussian fit"), not the prior N(0, I).
+  model = small_model("cvvae")
+  codes = np.random.default_rng(0).normal(loc=3.0, scale=2.0, size=(300, 16))
+  gaussian = model.ex_post_densities(codes, num_components=2,
+                                     seed=0)["gaussian"]
+  np.testing.assert_allclose(gaussian.means[0], codes.mean(0), atol=1e-6)
+  covariance = gaussian.scale_tril[0] @ gaussian.scale_tril[0].T
+  np.testing.assert_allclose(covariance, np.cov(codes.T, bias=True),
+                             atol=1e-3)
 
 
 def test_vae_loss_equals_the_authors_form_with_converted_weights(digits):
@@ -210,6 +223,19 @@ def test_paper_defaults_per_dataset(dataset, pixels, vae_kl, cvvae_kl, mmd,
     unused = {"kl_weight", "mmd_weight", "stage2_kl_weight"} - set(
         presets.BASELINE_WEIGHTS[name])
     assert all(getattr(config, field) == 0.0 for field in unused)
+
+
+@pytest.mark.parametrize("dataset,model,scale", [
+    ("mnist", "rae", 1.0), ("mnist", "vae", 1024.0),
+    ("mnist", "cvvae", 1024.0), ("mnist", "two_stage_vae", 1024.0),
+    ("mnist", "wae", 1.0), ("celeba", "vae", 4096.0),
+    ("celeba", "wae", 614.4), ("cifar10", "ae", 1.0)])
+def test_authors_loss_scale_matches_the_weight_conversion(dataset, model,
+                                                          scale):
+  # The factor the KL / MMD weights were divided by (H W, or the CelebA
+  # WAE's 0.05 * 64 * 64 * 3) is the factor between the two losses.
+  config = config_lib.make_config(dataset, model)
+  assert config.authors_loss_scale == pytest.approx(scale)
 
 
 def test_cpu_defaults_shorten_the_second_stage():

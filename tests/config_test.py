@@ -1,5 +1,7 @@
 """Tests of rae_tf.config: presets, weight conversion, validation, round trips."""
 
+import json
+
 import pytest
 
 from rae_tf import config as config_lib
@@ -75,6 +77,11 @@ def test_overrides_win_and_none_means_default():
     ({"embedding_weight": float("inf")}, "embedding_weight must be finite"),
     ({"width": 0.0}, r"width must be in \(0, 8\]"),
     ({"max_train_examples": 0}, "max_train_examples must be a positive"),
+    ({"max_samples_per_request": 0},
+     r"max_samples_per_request must be a positive integer <= 2147483647 "
+     r"\(num_samples is int32\); got 0$"),
+    ({"max_samples_per_request": 2**31}, "got 2147483648$"),
+    ({"max_samples_per_request": 10.5}, "got 10.5$"),
 ])
 def test_out_of_range_values_are_rejected(overrides, message):
   with pytest.raises(ConfigError, match=message):
@@ -86,22 +93,53 @@ def test_unknown_names_are_rejected_with_the_allowed_values():
     config_lib.make_config("imagenet")
   with pytest.raises(ConfigError, match=r"--reg must be one of .*'gp'"):
     config_lib.make_config("mnist", "rae", "dropout")
+  with pytest.raises(ConfigError, match=r"gp_form must be one of .*'authors'"):
+    config_lib.make_config("mnist", "rae", "gp", gp_form="exact")
+
+
+def test_max_samples_per_request_defaults_to_10000():
+  config = config_lib.make_config("mnist", "rae", "l2")
+  assert config.max_samples_per_request == 10_000
+  assert config_lib.make_config(
+      "mnist", "rae", "l2",
+      max_samples_per_request=None).max_samples_per_request == 10_000
 
 
 def test_json_round_trip():
   config = config_lib.make_config("cifar10", "rae", "sn", seed=3,
-                                  data_dir="/data/cifar")
+                                  data_dir="/data/cifar",
+                                  max_samples_per_request=123)
   assert config_lib.Config.from_json(config.to_json()) == config
 
 
+def test_config_json_written_before_the_sample_bound_loads_with_the_default():
+  import json  # pylint: disable=g-import-not-at-top
+  saved = json.loads(config_lib.make_config("mnist", "rae", "l2").to_json())
+  del saved["max_samples_per_request"]
+  config = config_lib.Config.from_json(json.dumps(saved))
+  assert config.max_samples_per_request == 10_000
+
+
 def test_flagfile_lists_every_set_field():
-  config = config_lib.make_config("mnist", "rae", "gp", sn_encoder=True)
+  config = config_lib.make_config("mnist", "rae", "gp", sn_encoder=True,
+                                  gp_form="authors")
   lines = config.to_flagfile().splitlines()
   assert "--reg=gp" in lines
   assert "--sn_encoder=true" in lines
+  assert "--max_samples_per_request=10000" in lines
+  assert "--gp_form=authors" in lines
   assert not any(line.startswith("--data_dir") for line in lines)  # None
 
 
 def test_run_name():
   assert config_lib.make_config("mnist", "rae", "l2").run_name == "mnist_rae_l2"
   assert config_lib.make_config("mnist", "ae").run_name == "mnist_ae"
+
+
+def test_a_config_saved_before_a_field_existed_matches_its_defaults():
+  config = config_lib.make_config("mnist", "rae", "gp")
+  saved = json.loads(config.to_json())
+  del saved["gp_form"], saved["max_samples_per_request"]
+  assert config.fields_differing_from(json.dumps(saved)) == []
+  other = config_lib.make_config("mnist", "rae", "gp", gp_form="authors")
+  assert other.fields_differing_from(json.dumps(saved)) == ["gp_form"]

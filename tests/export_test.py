@@ -1,6 +1,7 @@
 """SavedModel export: fresh-process reload, the C++ loader, versioned layout."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,11 +15,18 @@ from rae_tf import models
 from rae_tf import sampler
 
 SIGNATURES = ("encode", "decode", "reconstruct", "sample", "serving_default")
+# The fixture's --max_samples_per_request: above every request the other
+# tests make (at most 5), small enough to sample at the bound in a blink.
+BOUND = 8
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-  """A small RAE-SN and GMM exported once; returns (model, gmm, version dir)."""
+  """A small RAE-SN and GMM exported once (at most BOUND samples a request).
+
+  Returns:
+    (model, gmm, version dir).
+  """
   config = config_lib.make_config("mnist", "rae", "sn", width=0.0625,
                                   latent_dim=4)
   model = models.build_model(config)
@@ -28,7 +36,9 @@ def exported(tmp_path_factory):
   gmm = sampler.MixtureSampler.from_mixture(
       sampler.fit_gmm(rng.normal(size=(200, 4)), 3), name="gmm_sampler")
   base = str(tmp_path_factory.mktemp("export"))
-  path = export.export_model(model, gmm, base, "mnist_rae_sn", (32, 32, 1), 4)
+  path = export.export_model(model, code_sampler=gmm, export_base=base,
+                             model_name="mnist_rae_sn", image_shape=(32, 32, 1),
+                             latent_dim=4, max_samples_per_request=BOUND)
   return model, gmm, path
 
 
@@ -46,7 +56,10 @@ def test_layout_is_what_tf_serving_watches(exported, tmp_path):
   # A second export adds version 2 and leaves version 1 alone.
   model = exported[0]
   base = os.path.dirname(os.path.dirname(path))
-  second = export.export_model(model, gmm, base, "mnist_rae_sn", (32, 32, 1), 4)
+  second = export.export_model(model, code_sampler=gmm, export_base=base,
+                               model_name="mnist_rae_sn",
+                               image_shape=(32, 32, 1), latent_dim=4,
+                               max_samples_per_request=BOUND)
   assert second.endswith(os.path.join("mnist_rae_sn", "2"))
   assert sorted(os.listdir(os.path.dirname(path))) == ["1", "2"]
 
@@ -91,6 +104,65 @@ def test_reload_in_a_fresh_process_matches_eager_outputs(exported, tmp_path):
     for name, value in expected.items():
       np.testing.assert_allclose(out[f"{name}_{batch}"], value, rtol=1e-5,
                                  atol=1e-5, err_msg=f"{name} at batch {batch}")
+
+
+def test_reloaded_sample_signature_keeps_its_bound(exported):
+  _, _, path = exported
+  # 10^8 images of 32 x 32 floats are 400 GB: that request only fails
+  # cleanly if the bound is checked before anything of size n exists.
+  result = run_python(f"""
+      import tensorflow as tf
+      sample = tf.saved_model.load({path!r}).signatures["sample"]
+      seed = tf.constant(3, tf.int64)
+      outputs = sample(num_samples=tf.constant({BOUND}), seed=seed)
+      print("SHAPES:", outputs["images"].shape, outputs["codes"].shape)
+      for n in ({BOUND + 1}, 100_000_000):
+        try:
+          sample(num_samples=tf.constant(n), seed=seed)
+        except tf.errors.InvalidArgumentError as e:
+          print("ERROR:", " ".join(str(e).split()))
+  """)
+  assert f"SHAPES: ({BOUND}, 32, 32, 1) ({BOUND}, 4)" in result.stdout
+  errors = [line for line in result.stdout.splitlines()
+            if line.startswith("ERROR:")]
+  assert len(errors) == 2, result.stdout
+  for line, n in zip(errors, (BOUND + 1, 100_000_000)):
+    assert (f"sample: num_samples must be <= {BOUND} (the "
+            f"--max_samples_per_request of the export); got {n}") in line, line
+
+
+def test_export_model_takes_keywords_after_the_model_and_checks_the_bound(
+    exported, tmp_path):
+  model, gmm, _ = exported
+  with pytest.raises(TypeError, match="positional"):
+    export.export_model(model, gmm, str(tmp_path), "m", (32, 32, 1), 4)
+  kwargs = dict(code_sampler=gmm, export_base=str(tmp_path), model_name="m",
+                image_shape=(32, 32, 1), latent_dim=4)
+  for bad in (0, -3, 2**31, 2.5):
+    with pytest.raises(ValueError, match=re.escape(
+        "max_samples_per_request must be a positive integer <= 2147483647 "
+        f"(num_samples is int32); got {bad!r}")):
+      export.export_model(model, **kwargs, max_samples_per_request=bad)
+  assert not os.listdir(tmp_path)  # nothing written
+
+
+def test_default_bound_is_the_config_default(tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  default = config_lib.DEFAULT_MAX_SAMPLES_PER_REQUEST
+  assert default == 10_000
+  config = config_lib.make_config("mnist", "rae", "none", width=0.0625,
+                                  latent_dim=4)
+  assert config.max_samples_per_request == default
+  gmm = sampler.MixtureSampler.from_mixture(
+      sampler.fit_gaussian(np.random.default_rng(0).normal(size=(50, 4))))
+  path = export.export_model(models.build_model(config), code_sampler=gmm,
+                             export_base=str(tmp_path), model_name="m",
+                             image_shape=(32, 32, 1), latent_dim=4)
+  sample = tf.saved_model.load(path).signatures["sample"]
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=re.escape(f"<= {default} (the ")):
+    sample(num_samples=tf.constant(default + 1),
+           seed=tf.constant(0, tf.int64))
 
 
 @pytest.mark.parametrize("signature", SIGNATURES)
@@ -158,7 +230,6 @@ def test_warmup_requests_parse_and_match_the_signatures(exported):
 def readme_requests(tmp_path):
   """The REST request bodies of the README's serving section, parsed."""
   import json  # pylint: disable=g-import-not-at-top
-  import re  # pylint: disable=g-import-not-at-top
   import shlex  # pylint: disable=g-import-not-at-top
   with open(os.path.join(os.path.dirname(os.path.dirname(
       os.path.abspath(__file__))), "README.md")) as f:
@@ -210,8 +281,10 @@ def test_readme_rest_requests_are_valid_for_the_signatures(tmp_path):
   model = models.build_model(config)
   gmm = sampler.MixtureSampler.from_mixture(
       sampler.fit_gaussian(np.random.default_rng(0).normal(size=(50, 16))))
-  path = export.export_model(model, gmm, str(tmp_path / "export"),
-                             "mnist_rae_l2", (32, 32, 1), 16)
+  path = export.export_model(model, code_sampler=gmm,
+                             export_base=str(tmp_path / "export"),
+                             model_name="mnist_rae_l2", image_shape=(32, 32, 1),
+                             latent_dim=16)
   loaded = tf.saved_model.load(path)
   bodies = readme_requests(tmp_path)
   seen = set()
@@ -234,7 +307,7 @@ BAD_CALLS = {
     "wrong code size": ("decode", "np.zeros((1, 5), np.float32)", "codes",
                         "Shape of tensor"),
     "negative num_samples": ("sample", "np.int32(-1)", "num_samples",
-                             "num_samples must be >= 0"),
+                             "sample: num_samples must be >= 0; got -1"),
 }
 
 

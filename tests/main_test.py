@@ -200,12 +200,12 @@ def test_every_config_field_has_a_flag_that_reaches_it():
   values = dict(dataset="cifar10", model="rae", reg="gp", latent_dim=7,
                 embedding_weight=0.5, reg_weight=0.25, epochs=3,
                 batch_size=9, learning_rate=0.01, width=0.5,
-                data_dir="/data", seed=11, sn_encoder=True,
+                data_dir="/data", seed=11, sn_encoder=True, gp_form="authors",
                 gmm_components=4, lr_patience=2, max_train_examples=13,
                 deterministic=True, distribute="mirrored",
                 precision="mixed_bfloat16",
                 constant_sigma=0.3, stage2_epochs=4,
-                stage2_learning_rate=0.002)
+                stage2_learning_rate=0.002, max_samples_per_request=17)
   fields = {f.name for f in dataclasses.fields(config_lib.Config)}
   weights_of_other_models = {"kl_weight", "mmd_weight", "stage2_kl_weight"}
   assert fields - weights_of_other_models == set(values)

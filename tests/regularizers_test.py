@@ -74,6 +74,31 @@ def test_gradient_penalty_estimates_the_squared_frobenius_norm():
   assert float(penalty) == pytest.approx(np.sum(weights ** 2), rel=0.05)
 
 
+def test_authors_gradient_penalty_of_a_linear_decoder_closed_form():
+  # D(z) = W z: grad_z sum_p D(z)_p^2 = 2 W^T W z per sample; the authors'
+  # penalty is the mean over the (B, d) entries of its square.
+  rng = np.random.default_rng(2)
+  weights = rng.normal(size=(6, 3)).astype(np.float32)
+  codes = rng.normal(size=(4, 3)).astype(np.float32)
+  _, penalty = regularizers.decode_with_authors_gp(
+      linear_decoder(weights), tf.constant(codes), False, None)
+  gradients = 2.0 * codes @ weights.T @ weights  # (4, 3)
+  assert float(penalty) == pytest.approx(np.mean(gradients ** 2), rel=1e-5)
+  # The paper's quantity is ||W||_F^2 whatever z is: the two differ by a
+  # data-dependent factor, here at z = 0 the authors' is 0.
+  _, at_zero = regularizers.decode_with_authors_gp(
+      linear_decoder(weights), tf.zeros((4, 3)), False, None)
+  assert float(at_zero) == 0.0
+
+
+def test_gp_form_selects_the_penalty():
+  assert regularizers.decode_function("gp") is regularizers.decode_with_gp
+  assert regularizers.decode_function(
+      "gp", gp_form="authors") is regularizers.decode_with_authors_gp
+  with pytest.raises(ValueError, match="--gp_form must be one of"):
+    regularizers.decode_function("gp", gp_form="exact")
+
+
 def test_probed_jacobian_matches_finite_differences():
   # A smooth float64 decoder (tanh, sigmoid: no ReLU kinks, no float32
   # rounding), so central differences are accurate to ~1e-9.

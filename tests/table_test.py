@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 
+from rae_tf import evaluate
 from rae_tf import inception
 from rae_tf import table
 
@@ -17,7 +19,10 @@ COLUMNS = ("REC", "N", "GMM", "Interp.")
 
 
 def _scores(value, f_8=None, f_1_8=None):
-  scores = {"fid": {"value": value, "n": 500, "n_reference": 1000}}
+  # KID of the same features: value / 1000 ± value / 10^5, i.e. x10^3
+  # "value ± value / 100".
+  scores = {"fid": {"value": value, "n": 500, "n_reference": 1000},
+            "kid_mean": value / 1000, "kid_std": value / 1e5}
   if f_8 is not None:
     scores["prd"] = {"f_8": f_8, "f_1_8": f_1_8, "n": 500, "n_reference": 500}
   return scores
@@ -40,13 +45,18 @@ def test_markdown_table_has_ours_beside_the_papers():
   lines = text.splitlines()
   assert lines[0] == "**mnist, N=500**"
   assert lines[2] == ("| model | MSE | REC | N | GMM | Interp. | "
+                      "KID ×10³: REC / N / GMM / Interp. | "
                       "PRD (F_8 / F_1/8) | paper: REC / N / GMM / Interp. |")
   assert lines[4] == ("| RAE-L2 | 0.01235 | 10.00 | 22.50 | 8.12 | 14.00 | "
+                      "10.00 ± 0.10 / 22.50 ± 0.23 / 8.12 ± 0.08 / "
+                      "14.00 ± 0.14 | "
                       "0.90 / 0.80 (GMM) | 10.53 / 22.22 / 8.69 / 14.54 |")
   # No GMM column for the two-stage VAE: "–", and PRD of its own sampler.
   assert lines[5] == ("| 2sVAE | 0.02000 | 20.00 | 18.00 | – | 18.50 | "
+                      "20.00 ± 0.20 / 18.00 ± 0.18 / – / 18.50 ± 0.18 | "
                       "0.70 / 0.60 (N) | 20.31 / 18.81 / – / 18.35 |")
-  assert "FID 3.00 (N=500 vs 1000)" in lines[-1]
+  assert ("FID 3.00 (N=500 vs 1000), KID 3.00 ± 0.03 (×10³), PRD 0.99 / "
+          "0.98" in lines[-1])
 
 
 def test_markdown_table_without_paper_numbers_has_no_paper_column():
@@ -62,11 +72,41 @@ def test_csv_table_round_trips_every_number():
       table.csv_table(ROWS, "mnist", COLUMNS))))
   assert [r["model"] for r in rows] == ["RAE-L2", "2sVAE"]
   assert float(rows[0]["fid_gmm"]) == 8.125
+  # KIDs unscaled, as in evaluation.json.
+  assert float(rows[0]["kid_mean_gmm"]) == 0.008125
+  assert float(rows[0]["kid_std_interp"]) == 0.00014
+  assert rows[1]["kid_mean_gmm"] == rows[1]["kid_std_gmm"] == ""
   assert float(rows[0]["prd_f8_gmm"]) == 0.9 and rows[0]["prd_f8_rec"] == ""
   assert float(rows[1]["prd_f1_8_n"]) == 0.6
   assert rows[1]["fid_gmm"] == "" and rows[1]["paper_fid_gmm"] == ""
   assert float(rows[1]["paper_fid_interp"]) == 18.35
   assert rows[0]["n"] == "500" and rows[0]["n_reference"] == "1000"
+
+
+def _saved_evaluation(tmp_path, with_kid):
+  """A run directory whose evaluation.json is newer than results.json."""
+  (tmp_path / "results.json").write_text("{}")
+  columns = {"REC": _scores(10.0)}
+  if not with_kid:
+    del columns["REC"]["kid_mean"], columns["REC"]["kid_std"]
+  saved = {"columns": columns, "num_samples": 2, "num_reference": 3,
+           "seed": 0}
+  path = tmp_path / evaluate.EVALUATION_FILE
+  path.write_text(json.dumps(saved))
+  os.utime(path, (os.path.getmtime(tmp_path / "results.json") + 1,) * 2)
+  return saved
+
+
+@pytest.mark.parametrize("with_kid", [True, False])
+def test_an_evaluation_without_kid_is_not_reused(tmp_path, monkeypatch,
+                                                 with_kid):
+  saved = _saved_evaluation(tmp_path, with_kid)
+  monkeypatch.setattr(evaluate, "evaluate_run",
+                      lambda *args, **kwargs: "evaluated again")
+  run = types.SimpleNamespace(workdir=str(tmp_path),
+                              config=types.SimpleNamespace(seed=0))
+  result = table._evaluation(run, [0, 0], [0, 0, 0], extractor=None)
+  assert result == (saved if with_kid else "evaluated again")
 
 
 def _run_table(*flags):
@@ -97,11 +137,14 @@ def test_runner_trains_evaluates_and_reuses(tmp_path):
   assert markdown in result.stdout
   assert "N=20 images per column vs 30 test images" in markdown
   assert "| RAE-L2 |" in markdown and "| 2sVAE |" in markdown
+  assert "KID ×10³: REC / N / GMM / Interp." in markdown
   for key in ("rae_l2", "two_stage_vae"):
     with open(tmp_path / key / "evaluation.json") as f:
       evaluation = json.load(f)
     assert evaluation["num_samples"] == 20
     assert evaluation["columns"]["REC"]["fid"]["n_reference"] == 30
+    assert all("kid_mean" in scores and "kid_std" in scores
+               for scores in evaluation["columns"].values())
     assert os.listdir(tmp_path / key / "tensorboard" / "evaluation")
   assert "GMM" not in evaluation["columns"]  # the two-stage VAE's
   with open(tmp_path / "table.csv") as f:

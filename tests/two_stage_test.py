@@ -123,8 +123,10 @@ def test_fit_code_sampler_uses_the_configured_second_stage(trained_pair):
 
 def test_exported_sample_signature_runs_both_stages(trained_pair, tmp_path):
   model, code_sampler = trained_pair
-  version_dir = export.export_model(model, code_sampler, str(tmp_path),
-                                    "mnist_two_stage_vae", (32, 32, 1), 16)
+  version_dir = export.export_model(
+      model, code_sampler=code_sampler, export_base=str(tmp_path),
+      model_name="mnist_two_stage_vae", image_shape=(32, 32, 1),
+      latent_dim=16)
   assert os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
   loaded = tf.saved_model.load(version_dir)
   outputs = loaded.signatures["sample"](num_samples=tf.constant(4),

@@ -123,5 +123,15 @@ def main(argv):
                    f"{summary(results)}; outputs in {workdir}\n")
 
 
-if __name__ == "__main__":
+def run():
+  """The `rae-tf-grammar` console script: flags from sys.argv, then `main`."""
+  # absl's --help shows the docstring and key flags of __main__, here
+  # the console script's wrapper: lend it this module's.
+  sys.modules["__main__"].__doc__ = __doc__
+  for flag in FLAGS.get_key_flags_for_module(__name__):
+    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()
