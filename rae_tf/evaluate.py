@@ -183,21 +183,23 @@ def column_scores(image_features: np.ndarray,
 def evaluate_run(run: TrainedRun, test_images: np.ndarray,
                  reference_features: np.ndarray,
                  extractor: features_lib.FeatureExtractor,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, protocol: dict | None = None) -> dict:
   """Table-1 scores of a run, written to its evaluation.json and TensorBoard.
 
   Args:
     run: the trained run.
-    test_images: (N, H, W, C) held-out test images in [0, 1]; N is the
-      sample count of every column.
+    test_images: (N, H, W, C) held-out images in [0, 1], disjoint from the
+      reference ones (`rae_tf.protocol`); N is the sample count of every
+      column.
     reference_features: (N_ref, 2048) features of the test split.
     extractor: Inception feature extractor.
     seed: seed of the samples, the interpolation pairs and PRD's k-means.
+    protocol: `rae_tf.protocol.describe`, stored as it is.
 
   Returns:
     {"columns": {column: {"fid": ..., "kid_mean": ..., "kid_std": ...,
                           ["prd": ...]}}, "reconstruction_mse",
-     "num_samples", "num_reference", "seed"}.
+     "num_samples", "num_reference", "seed", "protocol"}.
   """
   if len(test_images) < 2:
     raise EvaluationError(f"need at least 2 test images; got "
@@ -217,6 +219,7 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
       "num_samples": len(test_images),
       "num_reference": len(reference_features),
       "seed": seed,
+      "protocol": protocol,
   }
   files.atomic_write_text(os.path.join(run.workdir, EVALUATION_FILE),
                           json.dumps(evaluation, indent=2, sort_keys=True))
@@ -242,4 +245,7 @@ def write_summaries(log_dir: str, evaluation: dict, step: int) -> None:
                           step=step)
     tf.summary.scalar("reconstruction_mse", evaluation["reconstruction_mse"],
                       step=step)
+    if evaluation.get("protocol"):
+      tf.summary.text("protocol", json.dumps(evaluation["protocol"],
+                                             indent=1), step=step)
   writer.close()

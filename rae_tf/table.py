@@ -35,6 +35,7 @@ from rae_tf import files
 from rae_tf import kid
 from rae_tf import main as main_lib
 from rae_tf import paper
+from rae_tf import protocol
 from rae_tf import train
 
 # Row key -> (display name, --model, --reg), in the paper's row order.
@@ -96,23 +97,24 @@ def _format_kid(scores) -> str:
 
 
 def markdown_table(rows: list[Row], title: str, real_data: dict,
-                   columns: tuple[str, ...]) -> str:
+                   columns: tuple[str, ...], description: dict) -> str:
   """The table in the paper's layout, with the paper's numbers beside ours.
 
   Args:
     rows: one per model.
     title: first line (dataset, width, epochs, N).
     real_data: {"fid": ..., "kid_mean": ..., "kid_std": ..., "prd": ...} of
-      real validation images, the floor of FID at this N.
+      the real held-out images, the floor of every column at this N.
     columns: the FID columns, e.g. `evaluate.COLUMNS`.
+    description: `protocol.describe`, printed under the title.
   """
   with_paper = any(row.paper for row in rows)
   header = ["model", "MSE", *columns, "KID ×10³: " + " / ".join(columns),
             "PRD (F_8 / F_1/8)"]
   if with_paper:
     header.append("paper: " + " / ".join(columns))
-  lines = [f"**{title}**", "", "| " + " | ".join(header) + " |",
-           "|" + "---|" * len(header)]
+  lines = [f"**{title}**", "", protocol.protocol_line(description), "",
+           "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   for row in rows:
     fids = [_format_fid(row.columns[c]["fid"]["value"]
                         if c in row.columns else None) for c in columns]
@@ -126,22 +128,33 @@ def markdown_table(rows: list[Row], title: str, real_data: dict,
                    if row.paper else "")
     lines.append("| " + " | ".join(cells) + " |")
   fid = real_data["fid"]
-  lines += ["", f"Real validation images against the same reference: FID "
-            f"{fid['value']:.2f} (N={fid['n']} vs {fid['n_reference']}), "
+  floor = [f"real {description['held_out']} (floor)", "0",
+           *[_format_fid(fid["value"])] * len(columns),
+           " / ".join([_format_kid(real_data)] * len(columns)),
+           f"{real_data['prd']['f_8']:.2f} / {real_data['prd']['f_1_8']:.2f}"]
+  if with_paper:
+    floor.append("")
+  lines += ["| " + " | ".join(floor) + " |", "",
+            f"The floor row: the real held-out images {description['held_out']}"
+            f" themselves against the same reference, FID {fid['value']:.2f} "
+            f"(N={fid['n']} vs {fid['n_reference']}), "
             f"{kid.format_kid(real_data['kid_mean'], real_data['kid_std'])}"
-            f", PRD {real_data['prd']['f_8']:.2f} / "
-            f"{real_data['prd']['f_1_8']:.2f}: the floor of every column at "
-            "this N."]
+            ": what real data scores in every column at this N (a perfect "
+            "autoencoder's REC)."]
   return "\n".join(lines) + "\n"
 
 
-def csv_table(rows: list[Row], dataset: str,
-              columns: tuple[str, ...]) -> str:
-  """One CSV line per model: ours and the paper's FIDs, our KIDs, PRDs, N.
+def csv_table(rows: list[Row], dataset: str, columns: tuple[str, ...],
+              real_data: dict, description: dict) -> str:
+  """One CSV line per model, then the floor: FIDs, KIDs, PRDs, N, sources.
 
   KIDs are unscaled (not x10^3). Cells of a column a model lacks are empty,
   and so are PRD cells of columns without PRD (see `evaluate.prd_column`).
+  The last line is the floor: the real held-out images in every column.
   """
+  floor = Row("floor", f"real {description['held_out']} (floor)", 0.0,
+              {c: real_data for c in columns}, None)
+  rows = [*rows, floor]
   buffer = io.StringIO()
   writer = csv.writer(buffer, lineterminator="\n")
   slugs = [c.rstrip(".").lower() for c in columns]
@@ -149,8 +162,8 @@ def csv_table(rows: list[Row], dataset: str,
       ["dataset", "model", "reconstruction_mse",
        *[f"fid_{s}" for s in slugs], *[f"kid_mean_{s}" for s in slugs],
        *[f"kid_std_{s}" for s in slugs], *[f"prd_f8_{s}" for s in slugs],
-       *[f"prd_f1_8_{s}" for s in slugs], "n", "n_reference",
-       *[f"paper_fid_{s}" for s in slugs]])
+       *[f"prd_f1_8_{s}" for s in slugs], "n", "n_reference", "held_out",
+       "reference", *[f"paper_fid_{s}" for s in slugs]])
   for row in rows:
     scores = [row.columns.get(c) for c in columns]
     n = next(s for s in scores if s)["fid"]
@@ -163,7 +176,8 @@ def csv_table(rows: list[Row], dataset: str,
            for s in scores],
          *[f"{s['prd']['f_1_8']:.4f}" if s and "prd" in s else ""
            for s in scores],
-         n["n"], n["n_reference"],
+         n["n"], n["n_reference"], description["held_out"],
+         description["reference"],
          *[("" if v is None else v) for v in (row.paper or [None] * 4)]])
   return buffer.getvalue()
 
@@ -177,6 +191,7 @@ def _check_models(models: list[str]) -> None:
 
 
 def _sample_counts(gpu: bool, test_size: int) -> tuple[int, int]:
+  """(N images per column, N_ref reference test images)."""
   samples = FLAGS.fid_samples or (_GPU_SAMPLES if gpu else _CPU_SAMPLES)
   reference = FLAGS.fid_reference_samples or (
       _GPU_SAMPLES if gpu else _CPU_REFERENCE_SAMPLES)
@@ -184,7 +199,7 @@ def _sample_counts(gpu: bool, test_size: int) -> tuple[int, int]:
                       ("--fid_reference_samples", reference)):
     if value < 2:
       raise errors.ConfigError(f"{name} must be >= 2; got {value}")
-  return min(samples, test_size), min(reference, test_size)
+  return samples, min(reference, test_size)
 
 
 def _train_or_reuse(config, workdir: str) -> None:
@@ -204,25 +219,24 @@ def _train_or_reuse(config, workdir: str) -> None:
   keras.backend.clear_session()
 
 
-def _evaluation(run, test_images, reference_features, extractor) -> dict:
-  """The run's evaluation.json if it matches these inputs, else a new one.
+def _evaluation(run, test_images, reference_features, extractor,
+                description: dict) -> dict:
+  """The run's evaluation.json if it was made under this protocol, else new.
 
-  One written before KID was evaluated (no "kid_mean") is not reused.
+  One written under another protocol (or before KID and the protocol were
+  recorded) is not reused.
   """
   path = os.path.join(run.workdir, evaluate.EVALUATION_FILE)
   if os.path.isfile(path) and os.path.getmtime(path) >= os.path.getmtime(
       os.path.join(run.workdir, "results.json")):
     with open(path) as f:
       saved = json.load(f)
-    inputs = (len(test_images), len(reference_features), run.config.seed)
-    with_kid = all("kid_mean" in scores
-                   for scores in saved["columns"].values())
-    if with_kid and (saved["num_samples"], saved["num_reference"],
-                     saved["seed"]) == inputs:
+    if saved.get("protocol") == description:
       logging.info("reusing %s", path)
       return saved
   return evaluate.evaluate_run(run, test_images, reference_features,
-                               extractor, seed=run.config.seed)
+                               extractor, seed=run.config.seed,
+                               protocol=description)
 
 
 def build_table(table_dir: str) -> str:
@@ -235,16 +249,19 @@ def build_table(table_dir: str) -> str:
   splits = data.load_splits(first.dataset, first.data_dir, first.image_shape,
                             first.max_train_examples)
   num_samples, num_reference = _sample_counts(gpu, splits.sizes["test"])
+  held_out = protocol.choose_held_out(splits.sizes, num_reference,
+                                      num_samples)
+  description = protocol.describe(held_out, num_reference, first.seed)
+  logging.info("%s", protocol.protocol_line(description))
   extractor = features.FeatureExtractor()
   reference_images = train.take_images(splits.test, num_reference)
   reference_features = features.reference_features(
       reference_images, first.dataset, "test", extractor)
-  test_images = reference_images[:num_samples]
-  if num_samples > num_reference:
-    test_images = train.take_images(splits.test, num_samples)
-  validation = train.take_images(
-      splits.validation, min(num_samples, splits.sizes["validation"]))
-  real_data = evaluate.column_scores(extractor(validation),
+  # Disjoint from the reference: REC reconstructs them, Interp. decodes
+  # mid-points of their codes, and they are the floor of every column.
+  test_images = train.take_images(
+      getattr(splits, held_out.split).skip(held_out.start), held_out.count)
+  real_data = evaluate.column_scores(extractor(test_images),
                                      reference_features, first.seed,
                                      with_prd=True)
 
@@ -254,7 +271,8 @@ def build_table(table_dir: str) -> str:
     logging.info("table row %s: %s", key, workdir)
     _train_or_reuse(config, workdir)
     run = evaluate.load_run(workdir)
-    scores = _evaluation(run, test_images, reference_features, extractor)
+    scores = _evaluation(run, test_images, reference_features, extractor,
+                         description)
     rows.append(Row(key, TABLE_MODELS[key][0], scores["reconstruction_mse"],
                     scores["columns"],
                     paper.TABLE_1.get(first.dataset, {}).get(key)))
@@ -265,11 +283,13 @@ def build_table(table_dir: str) -> str:
            f"{first.batch_size}; FID of N={num_samples} images per column vs "
            f"{num_reference} test images (the paper: N="
            f"{paper.TABLE_1_SAMPLES}, width 1)")
-  markdown = markdown_table(rows, title, real_data, evaluate.COLUMNS)
+  markdown = markdown_table(rows, title, real_data, evaluate.COLUMNS,
+                            description)
   os.makedirs(table_dir, exist_ok=True)
   files.atomic_write_text(os.path.join(table_dir, "table.md"), markdown)
   files.atomic_write_text(os.path.join(table_dir, "table.csv"),
-                          csv_table(rows, first.dataset, evaluate.COLUMNS))
+                          csv_table(rows, first.dataset, evaluate.COLUMNS,
+                                    real_data, description))
   return markdown
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from rae_tf import evaluate
 from rae_tf import inception
+from rae_tf import protocol
 from rae_tf import table
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,12 +39,19 @@ ROWS = [
                "Interp.": _scores(18.5)}, (20.31, 18.81, None, 18.35)),
 ]
 REAL = _scores(3.0, 0.99, 0.98)
+DESCRIPTION = protocol.describe(protocol.HeldOut("validation", 0, 500), 1000,
+                                seed=0)
 
 
 def test_markdown_table_has_ours_beside_the_papers():
-  text = table.markdown_table(ROWS, "mnist, N=500", REAL, COLUMNS)
+  text = table.markdown_table(ROWS, "mnist, N=500", REAL, COLUMNS,
+                              DESCRIPTION)
   lines = text.splitlines()
   assert lines[0] == "**mnist, N=500**"
+  assert lines[2].startswith("Protocol: reference test[0:1000] (1000 images);"
+                             " REC = reconstructions of the 500 images "
+                             "validation[0:500];")
+  del lines[2:4]
   assert lines[2] == ("| model | MSE | REC | N | GMM | Interp. | "
                       "KID ×10³: REC / N / GMM / Interp. | "
                       "PRD (F_8 / F_1/8) | paper: REC / N / GMM / Interp. |")
@@ -55,22 +63,30 @@ def test_markdown_table_has_ours_beside_the_papers():
   assert lines[5] == ("| 2sVAE | 0.02000 | 20.00 | 18.00 | – | 18.50 | "
                       "20.00 ± 0.20 / 18.00 ± 0.18 / – / 18.50 ± 0.18 | "
                       "0.70 / 0.60 (N) | 20.31 / 18.81 / – / 18.35 |")
-  assert ("FID 3.00 (N=500 vs 1000), KID 3.00 ± 0.03 (×10³), PRD 0.99 / "
-          "0.98" in lines[-1])
+  # The floor: the held-out real images, in every column.
+  assert lines[6] == ("| real validation[0:500] (floor) | 0 | 3.00 | 3.00 | "
+                      "3.00 | 3.00 | 3.00 ± 0.03 / 3.00 ± 0.03 / 3.00 ± 0.03 "
+                      "/ 3.00 ± 0.03 | 0.99 / 0.98 |  |")
+  assert "FID 3.00 (N=500 vs 1000), KID 3.00 ± 0.03 (×10³)" in lines[-1]
 
 
 def test_markdown_table_without_paper_numbers_has_no_paper_column():
   rows = [table.Row(r.key, r.name, r.reconstruction_mse, r.columns, None)
           for r in ROWS]
-  text = table.markdown_table(rows, "fashion_mnist", REAL, COLUMNS)
+  text = table.markdown_table(rows, "fashion_mnist", REAL, COLUMNS,
+                              DESCRIPTION)
   assert "paper" not in text
-  assert text.splitlines()[4].endswith("| 0.90 / 0.80 (GMM) |")
+  assert text.splitlines()[6].endswith("| 0.90 / 0.80 (GMM) |")
 
 
 def test_csv_table_round_trips_every_number():
   rows = list(csv.DictReader(io.StringIO(
-      table.csv_table(ROWS, "mnist", COLUMNS))))
-  assert [r["model"] for r in rows] == ["RAE-L2", "2sVAE"]
+      table.csv_table(ROWS, "mnist", COLUMNS, REAL, DESCRIPTION))))
+  assert [r["model"] for r in rows] == ["RAE-L2", "2sVAE",
+                                        "real validation[0:500] (floor)"]
+  assert {r["held_out"] for r in rows} == {"validation[0:500]"}
+  assert {r["reference"] for r in rows} == {"test[0:1000]"}
+  assert float(rows[2]["fid_interp"]) == 3.0
   assert float(rows[0]["fid_gmm"]) == 8.125
   # KIDs unscaled, as in evaluation.json.
   assert float(rows[0]["kid_mean_gmm"]) == 0.008125
@@ -83,30 +99,29 @@ def test_csv_table_round_trips_every_number():
   assert rows[0]["n"] == "500" and rows[0]["n_reference"] == "1000"
 
 
-def _saved_evaluation(tmp_path, with_kid):
+def _saved_evaluation(tmp_path, description):
   """A run directory whose evaluation.json is newer than results.json."""
   (tmp_path / "results.json").write_text("{}")
-  columns = {"REC": _scores(10.0)}
-  if not with_kid:
-    del columns["REC"]["kid_mean"], columns["REC"]["kid_std"]
-  saved = {"columns": columns, "num_samples": 2, "num_reference": 3,
-           "seed": 0}
+  saved = {"columns": {"REC": _scores(10.0)}, "num_samples": 2,
+           "num_reference": 3, "seed": 0, "protocol": description}
   path = tmp_path / evaluate.EVALUATION_FILE
   path.write_text(json.dumps(saved))
   os.utime(path, (os.path.getmtime(tmp_path / "results.json") + 1,) * 2)
   return saved
 
 
-@pytest.mark.parametrize("with_kid", [True, False])
-def test_an_evaluation_without_kid_is_not_reused(tmp_path, monkeypatch,
-                                                 with_kid):
-  saved = _saved_evaluation(tmp_path, with_kid)
+@pytest.mark.parametrize("saved_protocol", ["same", "other", "none"])
+def test_an_evaluation_under_another_protocol_is_not_reused(
+    tmp_path, monkeypatch, saved_protocol):
+  other = protocol.describe(protocol.HeldOut("test", 1000, 500), 1000, 0)
+  saved = _saved_evaluation(tmp_path, {"same": DESCRIPTION, "other": other,
+                                       "none": None}[saved_protocol])
   monkeypatch.setattr(evaluate, "evaluate_run",
                       lambda *args, **kwargs: "evaluated again")
   run = types.SimpleNamespace(workdir=str(tmp_path),
                               config=types.SimpleNamespace(seed=0))
-  result = table._evaluation(run, [0, 0], [0, 0, 0], extractor=None)
-  assert result == (saved if with_kid else "evaluated again")
+  result = table._evaluation(run, [0, 0], [0, 0, 0], None, DESCRIPTION)
+  assert result == (saved if saved_protocol == "same" else "evaluated again")
 
 
 def _run_table(*flags):
@@ -136,19 +151,23 @@ def test_runner_trains_evaluates_and_reuses(tmp_path):
     markdown = f.read()
   assert markdown in result.stdout
   assert "N=20 images per column vs 30 test images" in markdown
+  # The reconstructed images follow the 30 reference ones in the test split.
+  assert "REC = reconstructions of the 20 images test[30:50]" in markdown
+  assert "| real test[30:50] (floor) |" in markdown
   assert "| RAE-L2 |" in markdown and "| 2sVAE |" in markdown
   assert "KID ×10³: REC / N / GMM / Interp." in markdown
   for key in ("rae_l2", "two_stage_vae"):
     with open(tmp_path / key / "evaluation.json") as f:
       evaluation = json.load(f)
     assert evaluation["num_samples"] == 20
+    assert evaluation["protocol"]["held_out"] == "test[30:50]"
     assert evaluation["columns"]["REC"]["fid"]["n_reference"] == 30
     assert all("kid_mean" in scores and "kid_std" in scores
                for scores in evaluation["columns"].values())
     assert os.listdir(tmp_path / key / "tensorboard" / "evaluation")
   assert "GMM" not in evaluation["columns"]  # the two-stage VAE's
   with open(tmp_path / "table.csv") as f:
-    assert len(list(csv.DictReader(f))) == 2
+    assert len(list(csv.DictReader(f))) == 3  # two models and the floor
 
   # A second run reuses both trained runs and their evaluations.
   again = _run_table(*flags)
