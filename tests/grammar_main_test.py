@@ -93,6 +93,27 @@ def test_results_hold_the_metrics(finished_run):
     assert isinstance(entry["string"], str) and entry["score"] is not None
 
 
+def test_molecule_runs_report_moses_metrics_of_both_sample_sets(finished_run):
+  name, _, _, results = finished_run
+  if not name.startswith("molecules"):
+    assert results["molecule_metrics"] is None
+    return
+  assert set(results["molecule_metrics"]) == {"prior", "gmm"}
+  for source, metrics in results["molecule_metrics"].items():
+    assert metrics["samples"] == 40  # --num_samples
+    assert metrics["valid"] == pytest.approx(results["valid"][source])
+    # 40 samples: too few for unique@1000 and unique@10000.
+    assert metrics["unique@1000"] is None and metrics["unique@10000"] is None
+    measured = ("unique", "novelty", "int_div", "int_div2", "w1_logp",
+                "w1_sa", "w1_qed", "w1_weight")
+    if metrics["valid_samples"] == 0:
+      assert all(metrics[key] is None for key in measured)
+    else:
+      assert all(0.0 <= metrics[key] <= 1.0
+                 for key in ("unique", "novelty", "int_div", "int_div2"))
+      assert all(metrics[key] >= 0.0 for key in measured)
+
+
 def test_reported_valid_shares_match_the_written_samples(finished_run):
   name, workdir, _, results = finished_run
   task = tasks.TASKS[name.split("_")[0]]

@@ -106,7 +106,7 @@ def molecule_terms(smiles: str) -> MoleculeTerms | None:
   rings = molecule.GetRingInfo().AtomRings()
   largest = max((len(ring) for ring in rings), default=0)
   return MoleculeTerms(logp=Crippen.MolLogP(molecule),
-                       sa=_sascorer().calculateScore(molecule),
+                       sa=sascorer().calculateScore(molecule),
                        ring_penalty=max(largest - 6, 0))
 
 
@@ -117,7 +117,7 @@ def molecule_score(smiles: str) -> float | None:
 
 
 @functools.cache
-def _sascorer():
+def sascorer():
   """RDKit's Contrib/SA_Score/sascorer.py, loaded from the installed wheel."""
   from rdkit import RDConfig  # pylint: disable=g-import-not-at-top
   path = os.path.join(RDConfig.RDContribDir, "SA_Score", "sascorer.py")

@@ -7,6 +7,7 @@ and how good it is. Bayesian optimisation minimises `Task.objective`:
                worst, log 1001, as Kusner et al.);
   molecules    minus the penalised-logP score (higher is better); SMILES
                RDKit rejects (and unfinished decodings) are NaN: invalid.
+Molecule samples are also measured with MOSES's metrics (`molecule_metrics`).
 `SYMBOLS` maps `models.ModelSpec.symbols` to the encoder of a task's
 strings: production rules of its grammar, or characters.
 """
@@ -22,6 +23,7 @@ from rae_tf.grammar import config as config_lib
 from rae_tf.grammar import datasets
 from rae_tf.grammar import decoding
 from rae_tf.grammar import grammars
+from rae_tf.grammar import molecule_metrics
 from rae_tf.grammar import scores
 
 
@@ -35,12 +37,16 @@ class Task:
     higher_is_better: the direction of `score`.
     worst_score: what an invalid string scores in the optimisation, or None
       to leave invalid points out (NaN objective).
+    molecule_metrics: ({source: decoded samples}, training strings, test
+      strings) -> {source: MOSES metrics}; None for tasks without molecules.
   """
 
   load: Callable[[config_lib.GrammarConfig], list[str]]
   score: Callable[[str], Optional[float]]
   higher_is_better: bool
   worst_score: Optional[float] = None
+  molecule_metrics: Optional[Callable[[dict, list[str], list[str]],
+                                      dict]] = None
 
   def is_valid(self, string: Optional[str]) -> bool:
     return string is not None and self.score(string) is not None
@@ -74,7 +80,8 @@ TASKS: dict[str, Task] = {
                         higher_is_better=False,
                         worst_score=scores.WORST_EXPRESSION_SCORE),
     "molecules": Task(load=_load_molecules, score=scores.molecule_score,
-                      higher_is_better=True),
+                      higher_is_better=True,
+                      molecule_metrics=molecule_metrics.per_sample_set),
 }
 
 SYMBOLS: dict[str, Callable[[str], object]] = {

@@ -11,7 +11,8 @@ The work directory of a run holds:
   bayesopt.json                  every BO proposal: seed, iteration, string,
                                  score
   results.json                   losses, reconstruction accuracy, valid
-                                 shares, BO summary, timings (written last)
+                                 shares, molecule metrics, BO summary,
+                                 timings (written last)
 
 Metrics:
   reconstruction_accuracy  share of held-out strings whose greedy decoding
@@ -19,6 +20,11 @@ Metrics:
   valid[source]            share of greedy decodings of `num_samples` codes
                            drawn from N(0, I) ("prior") or from the ex-post
                            GMM ("gmm") that are valid strings of the task;
+  molecule_metrics[source] molecules only (else None): MOSES's valid,
+                           unique, unique@1000/10000, novelty (against the
+                           training strings), IntDiv1/2 and the W1 distances
+                           of logP, SA, QED and weight to the held-out
+                           strings, of the same samples (`molecule_metrics`);
   bayesopt                 per seed: the valid share of the proposals, their
                            average score and the top 3 distinct strings;
                            pooled over seeds: the same.
@@ -227,22 +233,29 @@ def run(config: config_lib.GrammarConfig, workdir: str,
   sources = {"prior": prior.standard_normal(config.latent_dim),
              "gmm": densities["gmm"]}
   os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
-  valid = {}
+  valid, decoded = {}, {}
   for name, mixture in sources.items():
     sampled = sampler_lib.MixtureSampler.from_mixture(mixture).sample(
         config.num_samples, config.seed).numpy()
-    _, decoded = decoding.decode_codes(model.decoder, sampled, symbols)
-    valid[name] = valid_share(decoded, task)
-    _write_samples(os.path.join(workdir, "samples", f"{name}.txt"), decoded)
+    _, decoded[name] = decoding.decode_codes(model.decoder, sampled, symbols)
+    valid[name] = valid_share(decoded[name], task)
+    _write_samples(os.path.join(workdir, "samples", f"{name}.txt"),
+                   decoded[name])
   logging.info("valid decodings: %s", valid)
+  train_strings = [strings[i] for i in train_index]
+  sample_metrics = None
+  if task.molecule_metrics is not None:
+    sample_metrics = task.molecule_metrics(
+        decoded, train_strings, [strings[i] for i in test_index])
+    logging.info("molecule metrics: %s", sample_metrics)
 
   accuracy = reconstruction_accuracy(model, test, symbols)
   test_losses = {name: float(value) for name, value in model.evaluate(
       _batches(test, config.batch_size), verbose=0, return_dict=True).items()}
   bo = None
   if config.bo_iterations:
-    bo = run_bayesopt(model, symbols, task, config,
-                      [strings[i] for i in train_index], codes, workdir)
+    bo = run_bayesopt(model, symbols, task, config, train_strings, codes,
+                      workdir)
 
   results = {
       "run_name": config.run_name,
@@ -258,6 +271,7 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       "test": test_losses,
       "reconstruction_accuracy": accuracy,
       "valid": valid,
+      "molecule_metrics": sample_metrics,
       "bayesopt": bo,
       "fit_seconds": fit_seconds,
       "wall_time_seconds": time.perf_counter() - start,
