@@ -30,7 +30,7 @@ setup() {
   fi
   # TorchScript FID Inception -> Keras weights in $RAE_TF_CACHE (default
   # ~/.cache/rae_tf); a no-op once the file exists.
-  TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -m rae_tf.convert_inception \
+  TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -m rae_tf.evaluation.convert_inception \
     >/dev/null
 }
 

@@ -1,6 +1,6 @@
 """Images per second of the FID feature extractor, and sanity FIDs.
 
-Throughput: `rae_tf.features.FeatureExtractor` (uint8 -> TF1 bilinear resize to
+Throughput: `rae_tf.evaluation.features.FeatureExtractor` (uint8 -> TF1 bilinear resize to
 299x299 -> Keras Inception -> 2048-d) on the CPU, and on the GPU when TF sees
 one, after one warm-up batch.
 
@@ -13,7 +13,7 @@ upward at small N, so compare values at equal N only:
   mnist_vs_noise    MNIST train[:N] vs N grey images of uniform [0, 1] noise
 each with PRD (F_8, F_1/8) unless --no_prd.
 
-Needs the converted weights (`python -m rae_tf.convert_inception`).
+Needs the converted weights (`python -m rae_tf.evaluation.convert_inception`).
 
 Usage:
   python benchmarks/fid_throughput.py --images 200
@@ -36,9 +36,9 @@ if REPO_ROOT not in sys.path:
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from rae_tf import data  # pylint: disable=wrong-import-position
-from rae_tf import features  # pylint: disable=wrong-import-position
-from rae_tf import fid  # pylint: disable=wrong-import-position
-from rae_tf import prd  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import features  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import fid  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import prd  # pylint: disable=wrong-import-position
 from rae_tf.readers import mnist  # pylint: disable=wrong-import-position
 
 

@@ -27,7 +27,7 @@ study.json (every number, N, N_ref, sources, seed, wall times) and study.md
 command resumes cheaply: a model whose history.json and checkpoints all
 exist is not retrained (one interrupted while training starts again from
 epoch 1), and an evaluation newer than its checkpoint with the same N, N_ref
-and seed is reused; `rae_tf.features` caches the reference and floor features.
+and seed is reused; `rae_tf.evaluation.features` caches the reference and floor features.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ from rae_tf import callbacks as callbacks_lib  # pylint: disable=wrong-import-po
 from rae_tf import config as config_lib  # pylint: disable=wrong-import-position
 from rae_tf import data  # pylint: disable=wrong-import-position
 from rae_tf import errors  # pylint: disable=wrong-import-position
-from rae_tf import evaluate  # pylint: disable=wrong-import-position
-from rae_tf import features  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import evaluate  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import features  # pylint: disable=wrong-import-position
 from rae_tf import files  # pylint: disable=wrong-import-position
-from rae_tf import fid  # pylint: disable=wrong-import-position
-from rae_tf import kid  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import fid  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import kid  # pylint: disable=wrong-import-position
 from rae_tf import models  # pylint: disable=wrong-import-position
-from rae_tf import paper  # pylint: disable=wrong-import-position
+from rae_tf.evaluation import paper  # pylint: disable=wrong-import-position
 from rae_tf import sampler as sampler_lib  # pylint: disable=wrong-import-position
 from rae_tf import train  # pylint: disable=wrong-import-position
 

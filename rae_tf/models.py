@@ -244,13 +244,13 @@ def build_regularized_autoencoder(
 
 
 def _imported_on_use(module: str, builder: str):
-  """`rae_tf.<module>.<builder>`, imported when first called.
+  """`rae_tf.baselines.<module>.<builder>`, imported when first called.
 
   The baselines subclass `Autoencoder`, so their modules import this one;
   importing them here at load time would be circular.
   """
   def build(config: config_lib.Config) -> keras.Model:
-    return getattr(importlib.import_module(f"rae_tf.{module}"), builder)(config)
+    return getattr(importlib.import_module(f"rae_tf.baselines.{module}"), builder)(config)
   build.__name__ = builder
   return build
 

@@ -15,9 +15,9 @@ from rae_tf import config as config_lib
 from rae_tf import presets
 from rae_tf import main
 from rae_tf import models
-from rae_tf import two_stage
-from rae_tf import vae
-from rae_tf import wae
+from rae_tf.baselines import two_stage
+from rae_tf.baselines import vae
+from rae_tf.baselines import wae
 from rae_tf.errors import ConfigError
 from rae_tf.readers import mnist
 

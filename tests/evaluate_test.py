@@ -1,4 +1,4 @@
-"""Tests of rae_tf.evaluate: the Table-1 columns of one run.
+"""Tests of rae_tf.evaluation.evaluate: the Table-1 columns of one run.
 
 A stand-in feature network (mean colour) replaces the Inception, so these
 run in seconds; `table_test.py` runs the real one end to end.
@@ -13,11 +13,11 @@ import pytest
 import tensorflow as tf
 
 from rae_tf import config as config_lib
-from rae_tf import evaluate
-from rae_tf import features
-from rae_tf import fid
-from rae_tf import kid
-from rae_tf import prd
+from rae_tf.evaluation import evaluate
+from rae_tf.evaluation import features
+from rae_tf.evaluation import fid
+from rae_tf.evaluation import kid
+from rae_tf.evaluation import prd
 from rae_tf import train
 
 

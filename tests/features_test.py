@@ -1,4 +1,4 @@
-"""Tests of rae_tf.features: uint8 conversion, preprocessing, the extractor.
+"""Tests of rae_tf.evaluation.features: uint8 conversion, preprocessing, the extractor.
 
 None of these needs torch or the converted weights: the extractor tests use a
 stand-in network. The real network is tested in inception_test.py.
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rae_tf import features
-from rae_tf import inception
+from rae_tf.evaluation import features
+from rae_tf.evaluation import inception
 
 
 def test_to_uint8_rounds_half_up_and_replicates_grey():
@@ -87,7 +87,7 @@ def test_missing_weights_name_the_conversion_command(tmp_path, monkeypatch):
   with pytest.raises(inception.WeightsError) as error:
     features.FeatureExtractor()
   assert str(tmp_path) in str(error.value)
-  assert "python -m rae_tf.convert_inception" in str(error.value)
+  assert "python -m rae_tf.evaluation.convert_inception" in str(error.value)
 
 
 class _CountingExtractor(features.FeatureExtractor):

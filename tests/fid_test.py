@@ -1,9 +1,9 @@
-"""Tests of rae_tf.fid: the Frechet distance, with golden values."""
+"""Tests of rae_tf.evaluation.fid: the Frechet distance, with golden values."""
 
 import numpy as np
 import pytest
 
-from rae_tf import fid
+from rae_tf.evaluation import fid
 
 
 def test_frechet_distance_of_diagonal_gaussians_worked_by_hand():

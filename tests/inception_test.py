@@ -12,11 +12,11 @@ import os
 import numpy as np
 import pytest
 
-from rae_tf import convert_inception
+from rae_tf.evaluation import convert_inception
 from rae_tf import data
-from rae_tf import features
-from rae_tf import fid
-from rae_tf import inception
+from rae_tf.evaluation import features
+from rae_tf.evaluation import fid
+from rae_tf.evaluation import inception
 from rae_tf.readers import mnist
 
 # Sum of numel() over the 376 tensors of default_1.pt (94 conv units of

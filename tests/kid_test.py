@@ -1,11 +1,11 @@
-"""Tests of rae_tf.kid: the Kernel Inception Distance, with golden values."""
+"""Tests of rae_tf.evaluation.kid: the Kernel Inception Distance, with golden values."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from rae_tf import kid
+from rae_tf.evaluation import kid
 
 
 @pytest.fixture(params=["full_kernel", "subset_kernels"])

@@ -1,9 +1,9 @@
-"""Tests of rae_tf.prd: the curve formula by hand, then clustering behaviour."""
+"""Tests of rae_tf.evaluation.prd: the curve formula by hand, then clustering behaviour."""
 
 import numpy as np
 import pytest
 
-from rae_tf import prd
+from rae_tf.evaluation import prd
 
 
 def test_prd_curve_worked_example():

@@ -1,11 +1,11 @@
-"""Golden maths of rae_tf.prior: KL, MMD, the N(0, I) ex-post density."""
+"""Golden maths of rae_tf.baselines.prior: KL, MMD, the N(0, I) ex-post density."""
 
 import math
 
 import numpy as np
 import pytest
 
-from rae_tf import prior
+from rae_tf.baselines import prior
 
 
 def test_kl_divergence_worked_by_hand():

@@ -1,13 +1,13 @@
-"""Tests of rae_tf.protocol: disjoint sources, floors, what table.md says."""
+"""Tests of rae_tf.evaluation.protocol: disjoint sources, floors, what table.md says."""
 
 import keras
 import numpy as np
 import pytest
 
 from rae_tf import config as config_lib
-from rae_tf import evaluate
-from rae_tf import features
-from rae_tf import protocol
+from rae_tf.evaluation import evaluate
+from rae_tf.evaluation import features
+from rae_tf.evaluation import protocol
 from rae_tf.readers import mnist
 
 SIZES = {"train": 4000, "validation": 500, "test": 500}

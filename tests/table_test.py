@@ -1,4 +1,4 @@
-"""Tests of rae_tf.table: the table's layout, and the runner end to end."""
+"""Tests of rae_tf.evaluation.table: the table's layout, and the runner end to end."""
 
 import csv
 import io
@@ -10,10 +10,10 @@ import types
 
 import pytest
 
-from rae_tf import evaluate
-from rae_tf import inception
-from rae_tf import protocol
-from rae_tf import table
+from rae_tf.evaluation import evaluate
+from rae_tf.evaluation import inception
+from rae_tf.evaluation import protocol
+from rae_tf.evaluation import table
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLUMNS = ("REC", "N", "GMM", "Interp.")
@@ -126,7 +126,7 @@ def test_an_evaluation_under_another_protocol_is_not_reused(
 
 def _run_table(*flags):
   return subprocess.run(
-      [sys.executable, "-m", "rae_tf.table", *flags], cwd=REPO_ROOT,
+      [sys.executable, "-m", "rae_tf.evaluation.table", *flags], cwd=REPO_ROOT,
       capture_output=True, text=True, timeout=900,
       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
@@ -140,7 +140,7 @@ def test_unknown_model_is_one_line_naming_the_choices(tmp_path):
 
 @pytest.mark.skipif(not os.path.isfile(inception.weights_path()),
                     reason="no converted FID Inception weights: run "
-                    "`python -m rae_tf.convert_inception`")
+                    "`python -m rae_tf.evaluation.convert_inception`")
 def test_runner_trains_evaluates_and_reuses(tmp_path):
   flags = ("--flagfile=flags/smoke.flags", "--models=rae_l2,two_stage_vae",
            "--fid_samples=20", "--fid_reference_samples=30",

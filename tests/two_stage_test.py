@@ -11,7 +11,7 @@ from rae_tf import config as config_lib
 from rae_tf import export
 from rae_tf import models
 from rae_tf import sampler as sampler_lib
-from rae_tf import two_stage
+from rae_tf.baselines import two_stage
 
 MEAN = np.array([1.0, -2.0, 3.0], np.float32)
 SCALE = np.array([0.5, 2.0, 10.0], np.float32)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from rae_tf import prior
+from rae_tf.baselines import prior
 
 # Standard deviation of the VAEs' reparameterisation noise: Kusner et al.'s
 # `epsilon_std`, z = mu + exp(log sigma^2 / 2) * eps, eps ~ N(0, 0.01^2).

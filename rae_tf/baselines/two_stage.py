@@ -29,7 +29,7 @@ from absl import logging
 
 from rae_tf import config as config_lib
 from rae_tf import sampler as sampler_lib
-from rae_tf import vae
+from rae_tf.baselines import vae
 
 # The authors' second stage: MLPs of 1024 units, Adam on batches of 64.
 SECOND_STAGE_HIDDEN_UNITS = 1024

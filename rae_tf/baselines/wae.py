@@ -25,7 +25,7 @@ import tensorflow as tf
 from rae_tf import config as config_lib
 from rae_tf import models
 from rae_tf import networks
-from rae_tf import prior
+from rae_tf.baselines import prior
 from rae_tf import regularizers
 from rae_tf import sampler as sampler_lib
 

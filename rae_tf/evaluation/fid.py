@@ -3,7 +3,7 @@
 FID (Heusel et al., 2017) between two image sets is the Frechet distance of
 Gaussians fitted to their Inception pool_3 features:
   FID = ||mu_1 - mu_2||^2 + tr(S_1 + S_2 - 2 (S_1 S_2)^{1/2}).
-The features come from `rae_tf.features` (the standard protocol).
+The features come from `rae_tf.evaluation.features` (the standard protocol).
 FID is biased upward at small N, so every result carries its sample counts.
 """
 

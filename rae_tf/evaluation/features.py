@@ -1,8 +1,8 @@
 """Inception pool_3 features of images, the FID way, and cached references.
 
 Images in [0, 1] (or uint8) -> uint8 -> 0..255 floats -> TF1 legacy bilinear
-resize to 299x299 -> (x - 128) / 128 -> `rae_tf.inception` network ->
-(N, 2048), as TTUR's TF1 code and pytorch-fid compute them. `rae_tf.fid`
+resize to 299x299 -> (x - 128) / 128 -> `rae_tf.evaluation.inception` network ->
+(N, 2048), as TTUR's TF1 code and pytorch-fid compute them. `rae_tf.evaluation.fid`
 turns features into distances.
 """
 
@@ -20,7 +20,7 @@ import tensorflow as tf
 from absl import logging
 
 from rae_tf import files
-from rae_tf import inception
+from rae_tf.evaluation import inception
 
 _FEATURES_DIR = "fid_features"
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
@@ -64,7 +64,7 @@ class FeatureExtractor:
     """Loads the network.
 
     Args:
-      model: the network of `rae_tf.inception`; default: loaded from the
+      model: the network of `rae_tf.evaluation.inception`; default: loaded from the
         weights cache (`inception.load_fid_inception`).
       batch_size: images per forward pass.
 

@@ -1,7 +1,7 @@
 r"""Command line: the paper's Table 1 for one dataset, one row per model.
 
-    python -m rae_tf.table --dataset=mnist --flagfile=flags/table_cpu.flags
-    python -m rae_tf.table --dataset=mnist --models=ae,rae_l2 \
+    python -m rae_tf.evaluation.table --dataset=mnist --flagfile=flags/table_cpu.flags
+    python -m rae_tf.evaluation.table --dataset=mnist --models=ae,rae_l2 \
         --table_dir=runs/table-mnist
 
 Each model trains into <table_dir>/<model>/ with the training flags of
@@ -29,13 +29,13 @@ from absl import logging
 
 from rae_tf import data
 from rae_tf import errors
-from rae_tf import evaluate
-from rae_tf import features
+from rae_tf.evaluation import evaluate
+from rae_tf.evaluation import features
 from rae_tf import files
-from rae_tf import kid
+from rae_tf.evaluation import kid
 from rae_tf import main as main_lib
-from rae_tf import paper
-from rae_tf import protocol
+from rae_tf.evaluation import paper
+from rae_tf.evaluation import protocol
 from rae_tf import train
 
 # Row key -> (display name, --model, --reg), in the paper's row order.
@@ -247,7 +247,7 @@ def build_table(table_dir: str) -> str:
   first = next(iter(configs.values()))
   gpu = main_lib.gpu_available()
   splits = data.load_splits(first.dataset, first.data_dir, first.image_shape,
-                            first.max_train_examples)
+                            first.max_train_examples, **first.data_options)
   num_samples, num_reference = _sample_counts(gpu, splits.sizes["test"])
   held_out = protocol.choose_held_out(splits.sizes, num_reference,
                                       num_samples)
@@ -299,7 +299,7 @@ def main(argv):
   table_dir = FLAGS.table_dir or os.path.join("runs",
                                               f"table-{FLAGS.dataset}")
   with errors.reported_as_one_line(
-      "rae_tf.table", after_os_error="rerun the same command to resume"):
+      "rae_tf.evaluation.table", after_os_error="rerun the same command to resume"):
     markdown = build_table(table_dir)
   sys.stdout.write(markdown + f"\nwritten to {table_dir}/table.md and "
                    "table.csv\n")
