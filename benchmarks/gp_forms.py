@@ -56,7 +56,8 @@ def main() -> None:
   model.load_weights(os.path.join(args.workdir, "checkpoints",
                                   "best.weights.h5"))
   splits = data.load_splits(config.dataset, config.data_dir,
-                            config.image_shape, config.max_train_examples)
+                            config.image_shape, config.max_train_examples,
+                            **config.data_options)
   images = train.take_images(splits.validation, args.num_images)
   paper, authors = [], []
   for start in range(0, len(images), _BATCH):

@@ -16,11 +16,11 @@ from rae_tf.presets import BASELINE_WEIGHT_NAMES
 from rae_tf.presets import BASELINE_WEIGHTS
 from rae_tf.presets import DatasetPreset
 from rae_tf.presets import GP_FORMS
-from rae_tf.presets import PRESETS
 from rae_tf.presets import RAE_WEIGHT_NAMES
 from rae_tf.presets import REGULARIZER_NAMES
 from rae_tf.presets import STAGE2_CPU_EPOCHS
 from rae_tf.presets import STAGE2_EPOCHS
+from rae_tf.presets import dataset_preset
 from rae_tf.presets import embedding_weight_from_authors
 
 DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
@@ -36,7 +36,7 @@ class Config:
   """Everything one training run depends on.
 
   Attributes:
-    dataset: key of `PRESETS`.
+    dataset: one of `presets.DATASET_NAMES`.
     model: key of `models.MODELS` ("rae", "ae", ...).
     reg: decoder regulariser, one of `REGULARIZER_NAMES`.
     latent_dim: size of the code z.
@@ -71,6 +71,15 @@ class Config:
       (two_stage_vae; the authors' 1e-4).
     max_samples_per_request: largest `num_samples` the exported `sample`
       signature accepts; larger requests fail before allocating anything.
+    image_size: side of the square images of --dataset=folder / npz (32,
+      64, 128 or 256); None for the paper's datasets.
+    channels: 1 or 3 for --dataset=folder / npz; None otherwise.
+    validation_fraction: share of the images held out for validation when
+      the files define no validation split (folder / npz, and idx / CIFAR
+      sets too small for the standard 5,000).
+    test_fraction: likewise for the test split (folder / npz).
+    skip_bad_images: --dataset=folder skips undecodable files (counted in
+      the log) instead of stopping at the first.
   """
 
   dataset: str
@@ -100,11 +109,23 @@ class Config:
   stage2_epochs: int = STAGE2_CPU_EPOCHS
   stage2_learning_rate: float = 1e-4
   max_samples_per_request: int = DEFAULT_MAX_SAMPLES_PER_REQUEST
+  image_size: Optional[int] = None
+  channels: Optional[int] = None
+  validation_fraction: float = 0.05
+  test_fraction: float = 0.05
+  skip_bad_images: bool = False
 
   def __post_init__(self):
-    if self.dataset not in PRESETS:
+    dataset_preset(self.dataset, self.image_size, self.channels)  # validates
+    for name in ("validation_fraction", "test_fraction"):
+      value = getattr(self, name)
+      if not 0 < value < 1:  # also rejects NaN
+        raise ConfigError(f"{name} must be in (0, 1); got {value!r}")
+    if self.validation_fraction + self.test_fraction >= 1:
       raise ConfigError(
-          f"dataset must be one of {sorted(PRESETS)}; got {self.dataset!r}")
+          "validation_fraction + test_fraction must be < 1 (the rest is "
+          f"trained on); got {self.validation_fraction!r} + "
+          f"{self.test_fraction!r}")
     if self.distribute not in DISTRIBUTE_NAMES:
       raise ConfigError(f"distribute must be one of {list(DISTRIBUTE_NAMES)}; "
                         f"got {self.distribute!r}")
@@ -152,11 +173,18 @@ class Config:
 
   @property
   def preset(self) -> DatasetPreset:
-    return PRESETS[self.dataset]
+    return dataset_preset(self.dataset, self.image_size, self.channels)
 
   @property
   def image_shape(self) -> tuple[int, int, int]:
     return self.preset.image_shape
+
+  @property
+  def data_options(self) -> dict:
+    """Keyword arguments of `data.load_splits` beyond the image shape."""
+    return dict(validation_fraction=self.validation_fraction,
+                test_fraction=self.test_fraction,
+                skip_bad_images=self.skip_bad_images)
 
   @property
   def authors_loss_scale(self) -> float:
@@ -201,7 +229,8 @@ def make_config(dataset: str = "mnist",
   """Fills in the paper's defaults for `dataset`, then applies `overrides`.
 
   Args:
-    dataset: key of `PRESETS`.
+    dataset: one of `presets.DATASET_NAMES`; "folder" and "npz" need
+      `image_size` and `channels` in `overrides`.
     model: "ae" forces a zero latent weight and no regulariser; a baseline
       (a key of `BASELINE_WEIGHTS`) takes the preset's weights and learning
       rate for that model, with no latent weight nor regulariser; any other
@@ -219,14 +248,12 @@ def make_config(dataset: str = "mnist",
       baseline asked for a regulariser, or a nonzero weight of a loss term
       the model does not have (e.g. --model=wae --kl_weight=1).
   """
-  if dataset not in PRESETS:
-    raise ConfigError(
-        f"--dataset must be one of {sorted(PRESETS)}; got {dataset!r}")
+  overrides = {k: v for k, v in overrides.items() if v is not None}
+  preset = dataset_preset(dataset, overrides.get("image_size"),
+                          overrides.get("channels"))
   if reg not in REGULARIZER_NAMES:
     raise ConfigError(
         f"--reg must be one of {list(REGULARIZER_NAMES)}; got {reg!r}")
-  overrides = {k: v for k, v in overrides.items() if v is not None}
-  preset = PRESETS[dataset]
   latent_dim = overrides.get("latent_dim", preset.latent_dim)
   if not isinstance(latent_dim, int) or latent_dim < 1:
     raise ConfigError(

@@ -31,7 +31,10 @@ flags.DEFINE_enum("model", "rae", _MODEL_NAMES,
                   "rae: RAE objective; ae: plain autoencoder; baselines: vae, "
                   "cvvae (constant-variance VAE), wae (WAE-MMD), "
                   "two_stage_vae (Dai & Wipf).")
-flags.DEFINE_enum("dataset", "mnist", sorted(presets.PRESETS), "Dataset.")
+flags.DEFINE_enum("dataset", "mnist", presets.DATASET_NAMES,
+                  "Dataset: the paper's (mnist, fashion_mnist, cifar10, "
+                  "celeba), or your own images: folder (image files under "
+                  "--data_dir) or npz (x_train [, x_test] in --data_dir).")
 flags.DEFINE_enum("reg", "none", presets.REGULARIZER_NAMES,
                   "Decoder regulariser: none (plain RAE), l2, gp, sn.")
 flags.DEFINE_integer("latent_dim", None, "Code size d. Default: the paper's.")
@@ -49,8 +52,27 @@ flags.DEFINE_float("width", None,
 flags.DEFINE_string("workdir", None,
                     "Run directory. Default: runs/<run name>-<timestamp>.")
 flags.DEFINE_string("data_dir", None,
-                    "Directory with the dataset's standard files. Default: "
-                    "embedded MNIST / the dataset's usual location.")
+                    "Directory with the dataset's standard files (a folder "
+                    "of images for --dataset=folder, a .npz file for npz). "
+                    "Default: embedded MNIST / the dataset's usual location.")
+flags.DEFINE_integer("image_size", None,
+                     "--dataset=folder / npz: side of the square images the "
+                     "nets take, 32, 64, 128 or 256; images are centre-"
+                     "cropped and resized to it.")
+flags.DEFINE_integer("channels", None,
+                     "--dataset=folder / npz: 1 (grey) or 3 (RGB); images "
+                     "are converted. Default: what most of the first 50 "
+                     "images have (folder), the array's (npz).")
+flags.DEFINE_float("validation_fraction", 0.05,
+                   "Share of the images held out for validation when the "
+                   "data has no validation split (folder, npz; idx / CIFAR "
+                   "sets smaller than 50,000 training images).")
+flags.DEFINE_float("test_fraction", 0.05,
+                   "Share held out for testing when the data has no test "
+                   "split (folder without test/, npz without x_test).")
+flags.DEFINE_bool("skip_bad_images", False,
+                  "--dataset=folder: skip files that do not decode (their "
+                  "count is logged) instead of stopping at the first.")
 flags.DEFINE_integer("seed", 0, "Seed of weights, shuffling and sampling.")
 flags.DEFINE_bool("overwrite", False, "Replace a non-empty --workdir.")
 flags.DEFINE_bool("sn_encoder", False,
@@ -108,6 +130,20 @@ def gpu_available() -> bool:
   return bool(tf.config.list_physical_devices("GPU"))
 
 
+def channels_from_flags() -> int | None:
+  """--channels, or for user data without it the data's own channel count.
+
+  Reads (a few of) the data, so a missing folder or file already stops here
+  with a DataError; not when --image_size is missing, which the config
+  reports first.
+  """
+  if (FLAGS.channels is not None or FLAGS.image_size is None
+      or FLAGS.dataset not in presets.USER_DATASETS):
+    return FLAGS.channels
+  from rae_tf import data  # pylint: disable=g-import-not-at-top
+  return data.native_channels(FLAGS.dataset, FLAGS.data_dir)
+
+
 def config_from_flags(model: str | None = None,
                       reg: str | None = None) -> config_lib.Config:
   """Builds the run's Config from the parsed flags.
@@ -134,7 +170,11 @@ def config_from_flags(model: str | None = None,
       stage2_learning_rate=FLAGS.stage2_learning_rate,
       max_samples_per_request=FLAGS.max_samples_per_request,
       deterministic=FLAGS.deterministic, distribute=FLAGS.distribute,
-      precision=FLAGS.precision)
+      precision=FLAGS.precision, image_size=FLAGS.image_size,
+      channels=channels_from_flags(),
+      validation_fraction=FLAGS.validation_fraction,
+      test_fraction=FLAGS.test_fraction,
+      skip_bad_images=FLAGS.skip_bad_images)
 
 
 def main(argv):

@@ -11,6 +11,25 @@ Architectures (PAPER.md, "Networks"); every conv width is multiplied by `width`:
     decoder: Dense(8*8*1024) -> ConvT 512, 256, 128 (stride 2, BN, ReLU)
              -> ConvT 3 (stride 1), sigmoid
 
+Larger user images (--dataset=folder / npz, --image_size=128 or 256) take
+conv64 extended by one stride-2 block per doubling of the size, at both
+ends: the encoder gains a first Conv of half the width of the next one, the
+decoder a last ConvT of half the width of the one before, so the paper's
+blocks stay as they are, and every encoder still ends on a 4x4x1024 map
+flattened into Dense(d), every decoder starts from Dense(8*8*1024). The
+kernels (5x5) and the layers RAE-L2 penalises are CelebA's:
+
+  conv128  encoder: Conv 64, 128, 256, 512, 1024        (128 -> 4)
+           decoder: ConvT 512, 256, 128, 64 -> ConvT C  (8 -> 128)
+  conv256  encoder: Conv 32, 64, 128, 256, 512, 1024    (256 -> 4)
+           decoder: ConvT 512, 256, 128, 64, 32 -> ConvT C
+
+Each added block works at twice the resolution of the next with half its
+channels (the DCGAN rule the paper's nets follow), so it adds few weights
+(conv128: 200,320 encoder parameters more than conv64 at 3 channels) but
+the largest activations: the first encoder block's output, 64x64x64 at 128,
+is larger than all the later ones together.
+
 With `spectral_norm=True` every Dense / Conv layer is wrapped in
 `keras.layers.SpectralNormalization` (one power iteration). Keras' wrapper
 normalises only when called with `training=True`, and it does so by assigning
@@ -117,6 +136,17 @@ ARCHITECTURES = {
                            decoder_base=(8, 8, 1024),
                            decoder_filters=(512, 256, 128),
                            l2_layers=("Dense", "Conv2DTranspose")),
+    # conv64 extended for user images (module docstring).
+    "conv128": Architecture(kernel_size=5,
+                            encoder_filters=(64, 128, 256, 512, 1024),
+                            decoder_base=(8, 8, 1024),
+                            decoder_filters=(512, 256, 128, 64),
+                            l2_layers=("Dense", "Conv2DTranspose")),
+    "conv256": Architecture(kernel_size=5,
+                            encoder_filters=(32, 64, 128, 256, 512, 1024),
+                            decoder_base=(8, 8, 1024),
+                            decoder_filters=(512, 256, 128, 64, 32),
+                            l2_layers=("Dense", "Conv2DTranspose")),
 }
 
 

@@ -14,12 +14,17 @@ agree when `embedding_weight = 2 * beta / latent_dim` and `reg_weight = lambda`
 The baselines (vae, cvvae, wae, two_stage_vae; see `BASELINE_WEIGHTS`) use the
 same reconstruction term; `baseline_weights_from_authors` converts the KL / MMD
 weights of the authors' code, whose VAE loss sums the squared error over pixels.
+The user's own images (--dataset=folder / npz) take the settings of the
+closest paper net for their --image_size (`user_preset`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+import functools
+from typing import Mapping, Optional
+
+from rae_tf.errors import ConfigError
 
 REGULARIZER_NAMES = ("none", "l2", "gp", "sn")
 # What --reg=gp penalises (regularizers.GP_FORMS): the paper's Jacobian norm
@@ -144,13 +149,17 @@ def authors_loss_scales(
 
 # VAE KL, WAE MMD, 2-stage KL: PAPER.md; CV-VAE KL: the authors' released
 # configurations (0.0195 * 2, 9e-4, 0.01), which PAPER.md does not list.
+_MNIST_AUTHORS_BASELINES = dict(vae_kl=0.312, cvvae_kl=0.039, wae_mmd=0.03,
+                                stage2_kl=1.5e-3)
+_CELEBA_AUTHORS_BASELINES = dict(vae_kl=0.09, cvvae_kl=0.01, wae_mmd=100.0,
+                                 stage2_kl=2e-3)
 _MNIST_BASELINE_WEIGHTS = baseline_weights_from_authors(
-    (32, 32, 1), vae_kl=0.312, cvvae_kl=0.039, wae_mmd=0.03,
-    stage2_kl=1.5e-3)
+    (32, 32, 1), **_MNIST_AUTHORS_BASELINES)
 
 # The authors' CelebA WAE reconstruction is 0.05 sum_{h,w,c} (x - x_hat)^2
 # (the WAE paper's), 0.05 * 64 * 64 * 3 = 614.4 times the per-pixel mean.
-_CELEBA_WAE_SCALE = 0.05 * 64 * 64 * 3
+_CELEBA_WAE_SUM_WEIGHT = 0.05
+_CELEBA_WAE_SCALE = _CELEBA_WAE_SUM_WEIGHT * 64 * 64 * 3
 
 PRESETS: dict[str, DatasetPreset] = {
     "mnist": DatasetPreset(
@@ -190,12 +199,95 @@ PRESETS: dict[str, DatasetPreset] = {
         authors_lambda={"none": 0.0, "l2": 1e-7, "gp": 1e-7, "sn": 0.0},
         cpu_width=0.125, cpu_epochs=2,
         baseline_weights=baseline_weights_from_authors(
-            (64, 64, 3), vae_kl=0.09, cvvae_kl=0.01, wae_mmd=100.0,
-            stage2_kl=2e-3, wae_reconstruction_scale=_CELEBA_WAE_SCALE),
+            (64, 64, 3), wae_reconstruction_scale=_CELEBA_WAE_SCALE,
+            **_CELEBA_AUTHORS_BASELINES),
         baseline_learning_rates=_BASELINE_LEARNING_RATES,
         authors_loss_scales=authors_loss_scales(
             (64, 64, 3), wae_reconstruction_scale=_CELEBA_WAE_SCALE)),
 }
+
+# The user's own images: --dataset=folder (image files) or npz (arrays), at
+# --image_size x --image_size x --channels. Sizes -> networks.ARCHITECTURES.
+USER_DATASETS = ("folder", "npz")
+DATASET_NAMES = tuple(sorted((*PRESETS, *USER_DATASETS)))
+USER_ARCHITECTURES = {32: "conv32", 64: "conv64", 128: "conv128",
+                      256: "conv256"}
+USER_LATENT_DIM = 64
+USER_CPU_WIDTHS = {32: 0.25, 64: 0.125, 128: 0.0625, 256: 0.0625}
+USER_CPU_EPOCHS = 20
+
+
+@functools.lru_cache(maxsize=None)
+def user_preset(image_size: int, channels: int) -> DatasetPreset:
+  """Settings for user images of `image_size` x `image_size` x `channels`.
+
+  The paper has no values for other data, so they follow the closest paper
+  net: at 32 pixels MNIST's (conv32, learning rate 5e-4, 100 epochs, the
+  MNIST betas / lambdas), at 64 and above CelebA's (conv64 and its
+  extensions, 1e-3, 70 epochs, the CelebA betas / lambdas), with the
+  baselines' authors' weights converted for this image shape. The latent
+  size is CelebA's 64 at every size: MNIST's 16 is few for photos, and at
+  CIFAR's 128 a 10-component GMM fitted to a few thousand codes has fewer
+  codes per component than dimensions. Without a GPU: `USER_CPU_WIDTHS`,
+  `USER_CPU_EPOCHS`.
+
+  Args:
+    image_size: one of `USER_ARCHITECTURES`.
+    channels: 1 (grey) or 3 (RGB).
+
+  Returns:
+    The DatasetPreset of that image shape.
+  """
+  shape = (image_size, image_size, channels)
+  if image_size == 32:
+    basis, authors, wae_scale = PRESETS["mnist"], _MNIST_AUTHORS_BASELINES, 1.0
+  else:
+    basis, authors = PRESETS["celeba"], _CELEBA_AUTHORS_BASELINES
+    wae_scale = _CELEBA_WAE_SUM_WEIGHT * image_size * image_size * channels
+  return dataclasses.replace(
+      basis, image_shape=shape, architecture=USER_ARCHITECTURES[image_size],
+      latent_dim=USER_LATENT_DIM, cpu_width=USER_CPU_WIDTHS[image_size],
+      cpu_epochs=USER_CPU_EPOCHS,
+      baseline_weights=baseline_weights_from_authors(
+          shape, wae_reconstruction_scale=wae_scale, **authors),
+      authors_loss_scales=authors_loss_scales(
+          shape, wae_reconstruction_scale=wae_scale))
+
+
+def dataset_preset(dataset: str, image_size: Optional[int] = None,
+                   channels: Optional[int] = None) -> DatasetPreset:
+  """The preset of `dataset`; for user data, of its image size and channels.
+
+  Args:
+    dataset: one of `DATASET_NAMES`.
+    image_size: --image_size; required by (and only allowed for) the
+      `USER_DATASETS`.
+    channels: --channels, likewise.
+
+  Raises:
+    ConfigError: unknown dataset, a missing or unsupported size or channel
+      count, or either given for a paper dataset.
+  """
+  if dataset in PRESETS:
+    if image_size is not None or channels is not None:
+      shape = "x".join(map(str, PRESETS[dataset].image_shape))
+      raise ConfigError(
+          f"--image_size / --channels are for --dataset=folder or npz; "
+          f"{dataset} is {shape} (the paper's); got --image_size="
+          f"{image_size} --channels={channels}: drop them")
+    return PRESETS[dataset]
+  if dataset not in USER_DATASETS:
+    raise ConfigError(
+        f"--dataset must be one of {list(DATASET_NAMES)}; got {dataset!r}")
+  if image_size not in USER_ARCHITECTURES:
+    raise ConfigError(
+        f"--dataset={dataset} needs --image_size, one of "
+        f"{sorted(USER_ARCHITECTURES)} (the sizes the nets are built for; "
+        f"images are centre-cropped and resized to it); got {image_size!r}")
+  if channels not in (1, 3):
+    raise ConfigError(
+        f"--channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+  return user_preset(image_size, channels)
 
 
 def embedding_weight_from_authors(beta: float, latent_dim: int) -> float:

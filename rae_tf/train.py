@@ -146,19 +146,22 @@ def run(config: config_lib.Config, workdir: str,
   resume_dir = os.path.join(workdir, "checkpoints", "resume")
   resuming = distribute.chief_decides(
       strategy, chief and _open_workdir(workdir, config, overwrite, resume_dir))
-  if chief and not resuming:
-    files.atomic_write_text(os.path.join(workdir, "config.json"),
-                            config.to_json())
-    files.atomic_write_text(os.path.join(workdir, "flags.txt"),
-                            config.to_flagfile())
   keras.utils.set_random_seed(config.seed)
   keras.mixed_precision.set_global_policy(config.precision)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()
 
   splits = data.load_splits(config.dataset, config.data_dir,
-                            config.image_shape, config.max_train_examples)
+                            config.image_shape, config.max_train_examples,
+                            **config.data_options)
   logging.info("%s splits: %s", config.dataset, dict(splits.sizes))
+  # Written once the data is read: a data error leaves the workdir empty,
+  # so the same command runs once the data is fixed.
+  if chief and not resuming:
+    files.atomic_write_text(os.path.join(workdir, "config.json"),
+                            config.to_json())
+    files.atomic_write_text(os.path.join(workdir, "flags.txt"),
+                            config.to_flagfile())
   validation_batches = data.batched(splits.validation, config.batch_size)
 
   with strategy.scope():
@@ -194,12 +197,12 @@ def run(config: config_lib.Config, workdir: str,
             config.gmm_components, seed=config.seed),
     ]
   model.fit(
-      data.epoch_batches(splits.train, config.batch_size, config.seed,
-                         initial_epoch, config.epochs),
+      data.training_batches(splits, config.batch_size, config.seed,
+                            initial_epoch, config.epochs),
       steps_per_epoch=math.ceil(splits.sizes["train"] / config.batch_size),
       validation_data=validation_batches, initial_epoch=initial_epoch,
       epochs=config.epochs,
-      # epoch_batches shuffles, seeded per epoch; Keras' own shuffle flag
+      # training_batches shuffles, seeded per epoch; Keras' own shuffle flag
       # does not apply to a tf.data input and only warns.
       shuffle=False,
       # A progress bar on a terminal; one line per epoch in logs.
@@ -248,8 +251,12 @@ def run(config: config_lib.Config, workdir: str,
   reconstructions = model(test_images[:16], training=False).numpy()
   _write_png(os.path.join(workdir, "images", "reconstructions.png"),
              np.concatenate([test_images[:16], reconstructions]), columns=16)
+  # Rows between the test images not reconstructed above; a small test
+  # split (user data) pairs up what it has.
+  ends = test_images[16:] if len(test_images) == 32 else test_images
+  pairs = max(1, min(8, len(ends) // 2))
   _write_png(os.path.join(workdir, "images", "interpolations.png"),
-             interpolation_grid(model, test_images[16:24], test_images[24:32]),
+             interpolation_grid(model, ends[:pairs], ends[-pairs:]),
              columns=10)
 
   test_losses = evaluate_losses(

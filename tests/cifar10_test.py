@@ -148,9 +148,10 @@ def test_splits_are_disjoint(tmp_path, layout):
   kind = layout.split("_")[0]
   directory = tmp_path / f"cifar-10-batches-{kind}" if parent else tmp_path
   (write_py_batches if kind == "py" else write_bin_batches)(directory, 8)
-  arrays = cifar10.read_cifar10(str(tmp_path), validation_size=10)
+  # 40 training images are 10 x 4: the fixed hold-out applies.
+  arrays = cifar10.read_cifar10(str(tmp_path), validation_size=4)
   assert (len(arrays.train), len(arrays.validation), len(arrays.test)) == (
-      30, 10, 3)
+      36, 4, 3)
   assert not ids(arrays.train) & ids(arrays.validation)
   assert ids(arrays.train) | ids(arrays.validation) == set(range(40))
   assert ids(arrays.test) == {1000, 1001, 1002}
@@ -158,17 +159,18 @@ def test_splits_are_disjoint(tmp_path, layout):
 
 def test_validation_split_is_fixed(tmp_path):
   write_bin_batches(tmp_path, 8)
-  first = cifar10.read_cifar10(str(tmp_path), validation_size=10)
-  second = cifar10.read_cifar10(str(tmp_path), validation_size=10)
+  first = cifar10.read_cifar10(str(tmp_path), validation_size=4)
+  second = cifar10.read_cifar10(str(tmp_path), validation_size=4)
   assert ids(first.validation) == ids(second.validation)
 
 
-def test_load_splits_holds_out_5000(tmp_path):
-  write_py_batches(tmp_path / cifar10.PY_DIR, 1001)
+def test_load_splits_of_a_small_set_holds_out_5_percent(tmp_path):
+  # 40 training images, under 10 x 5,000: 5% (2) instead of 5,000.
+  write_py_batches(tmp_path / cifar10.PY_DIR, 8)
   splits = data.load_splits("cifar10", str(tmp_path), (32, 32, 3))
-  assert splits.sizes == {"train": 5, "validation": 5000, "test": 3}
+  assert splits.sizes == {"train": 38, "validation": 2, "test": 3}
   images = np.stack(list(splits.train))
-  assert images.shape == (5, 32, 32, 3) and images.dtype == np.float32
+  assert images.shape == (38, 32, 32, 3) and images.dtype == np.float32
   assert 0.0 <= images.min() and images.max() <= 1.0
   with pytest.raises(DataError, match=r"preset expects \(32, 32, 1\)"):
     data.load_splits("cifar10", str(tmp_path), (32, 32, 1))
@@ -237,7 +239,11 @@ def test_pickle_with_wrong_row_size(tmp_path):
     cifar10.read_pickle_batch(str(path))
 
 
-def test_too_few_training_images(tmp_path):
-  write_bin_batches(tmp_path, 2)
-  with pytest.raises(DataError, match="hold 10 images, too few.*5000"):
-    cifar10.read_cifar10(str(tmp_path))
+def test_small_set_holds_out_validation_fraction(tmp_path):
+  write_bin_batches(tmp_path, 2)  # 10 training images
+  arrays = cifar10.read_cifar10(str(tmp_path))
+  assert (len(arrays.train), len(arrays.validation)) == (9, 1)  # at least 1
+  arrays = cifar10.read_cifar10(str(tmp_path), data.ReadOptions(
+      validation_fraction=0.3))
+  assert (len(arrays.train), len(arrays.validation)) == (7, 3)
+  assert not ids(arrays.train) & ids(arrays.validation)

@@ -143,3 +143,90 @@ def test_a_config_saved_before_a_field_existed_matches_its_defaults():
   assert config.fields_differing_from(json.dumps(saved)) == []
   other = config_lib.make_config("mnist", "rae", "gp", gp_form="authors")
   assert other.fields_differing_from(json.dumps(saved)) == ["gp_form"]
+
+
+# The user's own images: --dataset=folder / npz.
+
+
+@pytest.mark.parametrize("size,architecture,basis,cpu_width", [
+    (32, "conv32", "mnist", 0.25),
+    (64, "conv64", "celeba", 0.125),
+    (128, "conv128", "celeba", 0.0625),
+    (256, "conv256", "celeba", 0.0625),
+])
+def test_user_data_presets_per_image_size(size, architecture, basis,
+                                          cpu_width):
+  paper = presets.PRESETS[basis]
+  for dataset, channels in (("folder", 1), ("npz", 3)):
+    config = config_lib.make_config(dataset, "rae", "l2", gpu_available=True,
+                                    image_size=size, channels=channels)
+    assert config.image_shape == (size, size, channels)
+    assert config.preset.architecture == architecture
+    assert config.latent_dim == presets.USER_LATENT_DIM == 64
+    assert (config.learning_rate, config.epochs) == (paper.learning_rate,
+                                                     paper.epochs)
+    # The basis' RAE-L2 weights, the latent one converted with d = 64.
+    assert config.reg_weight == paper.authors_lambda["l2"]
+    assert config.embedding_weight == pytest.approx(
+        2 * paper.authors_beta["l2"] / 64)
+    cpu = config_lib.make_config(dataset, image_size=size, channels=channels)
+    assert (cpu.width, cpu.epochs) == (cpu_width, presets.USER_CPU_EPOCHS)
+
+
+def test_user_data_baseline_weights_are_converted_for_the_size():
+  # CelebA's authors' weights at 128x128x3: KL 0.09 / (128 * 128); WAE MMD
+  # 100 over a reconstruction of 0.05 * sum over 128 * 128 * 3 values.
+  vae = config_lib.make_config("folder", "vae", image_size=128, channels=3)
+  assert vae.kl_weight == pytest.approx(0.09 / 128**2)
+  assert vae.authors_loss_scale == 128**2
+  wae = config_lib.make_config("folder", "wae", image_size=128, channels=3)
+  assert wae.mmd_weight == pytest.approx(100 / (0.05 * 128 * 128 * 3))
+  # At 32: MNIST's, as --dataset=mnist has them.
+  small = config_lib.make_config("npz", "vae", image_size=32, channels=3)
+  assert small.kl_weight == config_lib.make_config("mnist", "vae").kl_weight
+
+
+@pytest.mark.parametrize("dataset,overrides,message", [
+    ("folder", {"channels": 3},
+     r"--dataset=folder needs --image_size, one of \[32, 64, 128, 256\] .*"
+     r"got None$"),
+    ("npz", {"image_size": 100, "channels": 3},
+     r"--dataset=npz needs --image_size, one of .* got 100$"),
+    ("folder", {"image_size": 64}, r"--channels must be 1 \(grey\) or 3 "
+     r"\(RGB\); got None$"),
+    ("folder", {"image_size": 64, "channels": 4}, r"got 4$"),
+    ("mnist", {"image_size": 32}, r"--image_size / --channels are for "
+     r"--dataset=folder or npz; mnist is 32x32x1 .*: drop them$"),
+    ("cifar10", {"channels": 1}, r"cifar10 is 32x32x3"),
+    ("mnist", {"validation_fraction": 0.0},
+     r"validation_fraction must be in \(0, 1\); got 0.0$"),
+    ("mnist", {"test_fraction": 1.0}, r"test_fraction must be in \(0, 1\)"),
+    ("mnist", {"test_fraction": float("nan")}, "test_fraction must be in"),
+    ("folder", {"image_size": 32, "channels": 1, "validation_fraction": 0.6,
+                "test_fraction": 0.4},
+     r"validation_fraction \+ test_fraction must be < 1 .*; got 0.6 \+ 0.4$"),
+])
+def test_user_data_settings_are_validated(dataset, overrides, message):
+  with pytest.raises(ConfigError, match=message):
+    config_lib.make_config(dataset, **overrides)
+
+
+def test_user_data_config_round_trips_and_reruns():
+  config = config_lib.make_config(
+      "folder", "rae", "gp", image_size=128, channels=1, data_dir="/images",
+      validation_fraction=0.1, test_fraction=0.2, skip_bad_images=True)
+  assert config_lib.Config.from_json(config.to_json()) == config
+  lines = config.to_flagfile().splitlines()
+  for line in ("--dataset=folder", "--image_size=128", "--channels=1",
+               "--validation_fraction=0.1", "--test_fraction=0.2",
+               "--skip_bad_images=true"):
+    assert line in lines
+  assert config.data_options == dict(validation_fraction=0.1,
+                                     test_fraction=0.2, skip_bad_images=True)
+  # A config.json written before these fields existed matches the defaults.
+  mnist = config_lib.make_config("mnist", "rae", "l2")
+  saved = json.loads(mnist.to_json())
+  for name in ("image_size", "channels", "validation_fraction",
+               "test_fraction", "skip_bad_images"):
+    del saved[name]
+  assert mnist.fields_differing_from(json.dumps(saved)) == []

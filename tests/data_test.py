@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from rae_tf import data
 from rae_tf.data import DataError, SplitArrays
+from rae_tf.readers import holdout
 
 
 def numbered(count, height=28, width=28, channels=1, start=0):
@@ -21,18 +22,20 @@ def fake_reader(monkeypatch):
   """Registers `arrays` as the "fake" dataset; returns the setter."""
 
   def register(arrays):
-    monkeypatch.setitem(data.READERS, "fake", lambda data_dir: arrays)
+    monkeypatch.setitem(data.READERS, "fake",
+                        lambda data_dir, options: arrays)
 
   return register
 
 
-def test_readers_cover_every_preset():
+def test_readers_cover_every_dataset():
   from rae_tf import presets  # pylint: disable=g-import-not-at-top
-  assert set(presets.PRESETS) <= set(data.READERS)
+  assert set(presets.DATASET_NAMES) == set(data.READERS)
+  assert set(presets.USER_DATASETS) == set(data.CHANNEL_PROBES)
 
 
 def test_split_arrays_are_consecutive_and_disjoint():
-  arrays = data.split_arrays(numbered(10), (6, 3, 1))
+  arrays = holdout.split_arrays(numbered(10), (6, 3, 1))
   assert [a[:, 0, 0, 0].tolist() for a in (
       arrays.train, arrays.validation, arrays.test)] == [
           [0, 1, 2, 3, 4, 5], [6, 7, 8], [9]]
@@ -40,7 +43,7 @@ def test_split_arrays_are_consecutive_and_disjoint():
 
 def test_split_arrays_too_many_asked():
   with pytest.raises(DataError, match=r"sizes \(6, 3, 2\) from only 10"):
-    data.split_arrays(numbered(10), (6, 3, 2))
+    holdout.split_arrays(numbered(10), (6, 3, 2))
 
 
 def test_splits_from_arrays_scales_to_unit_floats():
@@ -102,10 +105,101 @@ def test_max_train_examples_on_streams(monkeypatch):
                                                       np.float32))
   streamed = data.Splits(train=images, validation=images, test=images,
                          sizes={"train": 5, "validation": 5, "test": 5})
-  monkeypatch.setitem(data.READERS, "fake", lambda data_dir: streamed)
+  monkeypatch.setitem(data.READERS, "fake",
+                      lambda data_dir, options: streamed)
   splits = data.load_splits("fake", None, (8, 8, 3), max_train_examples=2)
   assert splits.sizes == {"train": 2, "validation": 5, "test": 5}
   assert len(list(splits.train)) == 2
+
+
+def test_max_train_examples_on_sources_and_options_reach_the_reader(
+    monkeypatch):
+  # A streamed reader's sources (indices here) are cut like its images, and
+  # the reader receives the image shape and the fractions as ReadOptions.
+  seen = []
+
+  def decode(index):
+    return tf.fill((8, 8, 3), tf.cast(index, tf.float32))
+
+  def reader(data_dir, options):
+    seen.append(options)
+    sources = tf.data.Dataset.range(5)
+    images = sources.map(decode)
+    return data.Splits(train=images, validation=images, test=images,
+                       sizes={"train": 5, "validation": 5, "test": 5},
+                       train_sources=sources, decode=decode)
+
+  monkeypatch.setitem(data.READERS, "fake", reader)
+  splits = data.load_splits("fake", None, (8, 8, 3), max_train_examples=3,
+                            validation_fraction=0.2, skip_bad_images=True)
+  assert seen == [data.ReadOptions(image_size=8, channels=3,
+                                   validation_fraction=0.2,
+                                   skip_bad_images=True)]
+  epochs = [sorted(batch[:, 0, 0, 0].tolist()) for batch in
+            data.training_batches(splits, 3, 0, 0, 2).as_numpy_iterator()]
+  assert epochs == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_training_batches_of_arrays_are_epoch_batches():
+  arrays = SplitArrays(numbered(7), numbered(2), numbered(2))
+  splits = data.splits_from_arrays(arrays)
+  ours = list(data.training_batches(splits, 3, 5, 1, 3).as_numpy_iterator())
+  theirs = list(data.epoch_batches(splits.train, 3, 5, 1,
+                                   3).as_numpy_iterator())
+  assert len(ours) == len(theirs) == 6
+  for a, b in zip(ours, theirs):
+    np.testing.assert_array_equal(a, b)
+
+
+def _tiny(count):
+  return np.zeros((count, 1, 1, 1), np.uint8)
+
+
+@pytest.mark.parametrize("count,validation", [
+    (50_000, 5000),  # CIFAR-10's 50,000: the fixed 5,000 (10%)
+    (60_000, 5000),  # MNIST's
+    (49_999, 2500),  # under 10 x 5,000: --validation_fraction, 5%
+    (5_005, 250),
+    (5, 1),  # at least 1
+])
+def test_hold_out_validation_falls_back_to_a_fraction(count, validation,
+                                                     caplog):
+  import logging  # pylint: disable=g-import-not-at-top
+  caplog.set_level(logging.INFO)
+  arrays = holdout.hold_out_validation(_tiny(count), _tiny(1), 5000, "/x")
+  assert (len(arrays.train), len(arrays.validation)) == (
+      count - validation, validation)
+  fell_back = f"holding out {validation} (--validation_fraction=0.05)"
+  assert (fell_back in caplog.text) == (count < 50_000)
+
+
+def test_hold_out_validation_fraction_and_refusal():
+  arrays = holdout.hold_out_validation(_tiny(100), _tiny(1), 5000, "/x",
+                                       validation_fraction=0.2)
+  assert len(arrays.validation) == 20
+  with pytest.raises(DataError, match="/x: the training data hold 1 images, "
+                     "too few to hold out 1 for validation"):
+    holdout.hold_out_validation(_tiny(1), _tiny(1), 5000, "/x")
+
+
+def test_fraction_split_worked_by_hand():
+  # 40 images at 5% / 5%: round(2.0) = 2 each, 36 to train; 10 images:
+  # round(0.5) = 0 -> at least 1 each, 8 to train.
+  splits = holdout.fraction_split(40, {"validation": 0.05, "test": 0.05}, "x")
+  assert {k: len(v) for k, v in splits.items()} == {
+      "validation": 2, "test": 2, "train": 36}
+  assert sorted(np.concatenate(list(splits.values())).tolist()) == list(
+      range(40))
+  assert all((np.diff(v) > 0).all() for v in splits.values())  # sorted
+  small = holdout.fraction_split(10, {"validation": 0.05, "test": 0.05}, "x")
+  assert {k: len(v) for k, v in small.items()} == {
+      "validation": 1, "test": 1, "train": 8}
+  again = holdout.fraction_split(40, {"validation": 0.05, "test": 0.05}, "y")
+  assert all((again[k] == splits[k]).all() for k in splits)  # fixed seed
+  with pytest.raises(DataError, match=r"x holds 2 images, too few for a "
+                     r"training split and 1 \+ 1 held out "
+                     r"\(--validation_fraction=0.05, --test_fraction=0.05"):
+    holdout.fraction_split(2, {"validation": 0.05, "test": 0.05}, "x")
 
 
 def test_unknown_dataset():

@@ -208,10 +208,18 @@ def test_every_config_field_has_a_flag_that_reaches_it():
                 stage2_learning_rate=0.002, max_samples_per_request=17)
   fields = {f.name for f in dataclasses.fields(config_lib.Config)}
   weights_of_other_models = {"kl_weight", "mmd_weight", "stage2_kl_weight"}
-  assert fields - weights_of_other_models == set(values)
+  # Settings of --dataset=folder / npz, checked with that dataset below.
+  user_data = dict(dataset="folder", image_size=64, channels=1,
+                   validation_fraction=0.1, test_fraction=0.2,
+                   skip_bad_images=True)
+  assert fields - weights_of_other_models == set(values) | set(user_data)
   with flagsaver.flagsaver(**values):
     config = main.config_from_flags()
   for name, value in values.items():
+    assert getattr(config, name) == value, name
+  with flagsaver.flagsaver(**user_data):
+    config = main.config_from_flags()
+  for name, value in user_data.items():
     assert getattr(config, name) == value, name
   with flagsaver.flagsaver(model="two_stage_vae", kl_weight=0.1,
                            stage2_kl_weight=0.2):

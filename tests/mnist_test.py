@@ -59,9 +59,10 @@ def test_idx_labels_round_trip(tmp_path):
 def test_idx_directory_splits_are_disjoint(tmp_path):
   train, test = numbered_images(50), numbered_images(9, seed=1)
   write_idx_directory(tmp_path, train, test, gz=False)
-  arrays = mnist.read_idx_directory(str(tmp_path), validation_size=10)
+  # 50 training images are 10 x 5: the fixed hold-out applies.
+  arrays = mnist.read_idx_directory(str(tmp_path), validation_size=5)
   assert (len(arrays.train), len(arrays.validation), len(arrays.test)) == (
-      40, 10, 9)
+      45, 5, 9)
   assert not ids(arrays.train) & ids(arrays.validation)
   assert ids(arrays.train) | ids(arrays.validation) == set(range(50))
   np.testing.assert_array_equal(arrays.test[..., 0], test)
@@ -69,8 +70,8 @@ def test_idx_directory_splits_are_disjoint(tmp_path):
 
 def test_idx_directory_split_is_fixed(tmp_path):
   write_idx_directory(tmp_path, numbered_images(50), numbered_images(3))
-  first = mnist.read_idx_directory(str(tmp_path), validation_size=10)
-  second = mnist.read_idx_directory(str(tmp_path), validation_size=10)
+  first = mnist.read_idx_directory(str(tmp_path), validation_size=5)
+  second = mnist.read_idx_directory(str(tmp_path), validation_size=5)
   np.testing.assert_array_equal(first.validation, second.validation)
 
 
@@ -130,16 +131,28 @@ def test_train_and_test_sizes_must_agree(tmp_path):
     mnist.read_idx_directory(str(tmp_path), validation_size=1)
 
 
-def test_too_few_training_images(tmp_path):
-  write_idx_directory(tmp_path, numbered_images(5), numbered_images(2))
-  with pytest.raises(DataError, match="too few to hold out 5000"):
+def test_small_idx_files_hold_out_a_fraction(tmp_path, caplog):
+  # Under 10 x 5,000 training images: --validation_fraction of them (5%,
+  # at least 1), with one log line, instead of refusing the set.
+  import logging  # pylint: disable=g-import-not-at-top
+  caplog.set_level(logging.INFO)
+  write_idx_directory(tmp_path, numbered_images(40), numbered_images(2))
+  arrays = mnist.read_idx_directory(str(tmp_path))
+  assert (len(arrays.train), len(arrays.validation)) == (38, 2)
+  assert "40 training images, fewer than 50000: holding out 2" in caplog.text
+  arrays = mnist.read_mnist(str(tmp_path), data.ReadOptions(
+      validation_fraction=0.25))
+  assert (len(arrays.train), len(arrays.validation)) == (30, 10)
+  write_idx_directory(tmp_path, numbered_images(1), numbered_images(2))
+  with pytest.raises(DataError, match="hold 1 images, too few to hold out 1"):
     mnist.read_idx_directory(str(tmp_path))
 
 
 def test_fashion_mnist_reads_a_given_directory(tmp_path):
-  write_idx_directory(tmp_path, numbered_images(5003), numbered_images(4))
-  splits = data.load_splits("fashion_mnist", str(tmp_path), (32, 32, 1))
-  assert splits.sizes == {"train": 3, "validation": 5000, "test": 4}
+  write_idx_directory(tmp_path, numbered_images(43), numbered_images(4))
+  splits = data.load_splits("fashion_mnist", str(tmp_path), (32, 32, 1),
+                            validation_fraction=0.1)
+  assert splits.sizes == {"train": 39, "validation": 4, "test": 4}
   image = next(iter(splits.test))
   assert image.shape == (32, 32, 1) and image.dtype == np.float32
 

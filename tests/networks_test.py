@@ -153,3 +153,59 @@ def test_checkpoints_load_across_plain_and_patch_matmul_encoders(
     np.testing.assert_allclose(target(images, training=False),
                                source(images, training=False), rtol=1e-5,
                                atol=1e-6)
+
+
+# The user-image sizes: conv64 extended by a stride-2 block per doubling.
+
+
+def expected_extended_encoder(channels, widths, latent_dim, k=5):
+  widths = (channels, *widths)
+  total = sum(conv(k, a, b) + batch_norm(b) for a, b in zip(widths, widths[1:]))
+  return total + dense(4 * 4 * 1024, latent_dim)  # every size ends at 4x4
+
+
+def test_conv128_encoder_parameter_count_worked_by_hand():
+  # 128x128x3 -> Conv 64, 128, 256, 512, 1024 (5x5, stride 2) -> 4x4x1024:
+  #   convs  5*5*3*64 + 64          =      4,864
+  #          5*5*64*128 + 128       =    204,928
+  #          5*5*128*256 + 256      =    819,456
+  #          5*5*256*512 + 512      =  3,277,312
+  #          5*5*512*1024 + 1024    = 13,108,224
+  #   BN     4 * (64 + 128 + 256 + 512 + 1024) = 7,936
+  #   Dense  16,384 * 64 + 64       =  1,048,640
+  #   total                           18,471,360
+  # (conv64's encoder at 64x64x3, d = 64: 18,271,040, 200,320 fewer.)
+  encoder = networks.build_encoder("conv128", (128, 128, 3), 64)
+  assert encoder.count_params() == 18_471_360
+  assert networks.build_encoder("conv64", (64, 64, 3), 64).count_params() == (
+      18_271_040)
+
+
+@pytest.mark.parametrize("architecture,size,encoder_widths,decoder_filters", [
+    ("conv128", 128, (64, 128, 256, 512, 1024), (512, 256, 128, 64)),
+    ("conv256", 256, (32, 64, 128, 256, 512, 1024), (512, 256, 128, 64, 32)),
+])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_parameter_counts_of_the_extended_nets(architecture, size,
+                                               encoder_widths,
+                                               decoder_filters, channels):
+  shape = (size, size, channels)
+  assert networks.build_encoder(architecture, shape, 64).count_params() == (
+      expected_extended_encoder(channels, encoder_widths, 64))
+  assert networks.build_decoder(architecture, shape, 64).count_params() == (
+      expected_decoder(5, channels, 64, decoder_filters))
+
+
+@pytest.mark.parametrize("architecture,shape", [
+    ("conv128", (128, 128, 3)), ("conv256", (256, 256, 1))])
+def test_extended_nets_shapes_output_range_and_l2_layers(architecture, shape):
+  encoder = networks.build_encoder(architecture, shape, 8, width=0.03125)
+  decoder = networks.build_decoder(architecture, shape, 8, width=0.03125)
+  images = np.random.default_rng(0).random((2, *shape), np.float32)
+  codes = encoder(images)
+  outputs = decoder(codes).numpy()
+  assert codes.shape == (2, 8) and outputs.shape == (2, *shape)
+  assert outputs.min() >= 0.0 and outputs.max() <= 1.0
+  # The CelebA design's regularised layers: the first Dense and the ConvTs.
+  assert networks.ARCHITECTURES[architecture].l2_layers == (
+      networks.ARCHITECTURES["conv64"].l2_layers)

@@ -29,7 +29,7 @@ from typing import Mapping, Optional, Sequence
 from absl import logging
 import tensorflow as tf
 
-from rae_tf.data import SPLITS, DataError, Splits
+from rae_tf.data import SPLITS, DataError, ReadOptions, Splits
 
 IMAGE_DIR = "img_align_celeba"
 PARTITION_FILES = ("list_eval_partition.txt", "list_eval_partition.csv")
@@ -224,12 +224,14 @@ def images_dataset(paths: Sequence[str]) -> tf.data.Dataset:
           .unbatch())
 
 
-def read_celeba(data_dir: Optional[str]) -> Splits:
+def read_celeba(data_dir: Optional[str],
+                options: ReadOptions = ReadOptions()) -> Splits:
   """Streams CelebA's official train / validation / test splits.
 
   Args:
     data_dir: folder of `img_align_celeba/` and `list_eval_partition.txt`.
       Required: there is no system-wide copy.
+    options: unused: CelebA's splits and size are fixed.
 
   Returns:
     Splits of (64, 64, 3) float32 images in [0, 1], sizes from the list.

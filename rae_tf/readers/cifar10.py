@@ -23,7 +23,8 @@ from typing import Optional
 
 import numpy as np
 
-from rae_tf.data import DataError, SplitArrays, hold_out_validation
+from rae_tf.data import DataError, ReadOptions, SplitArrays
+from rae_tf.readers.holdout import hold_out_validation
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
@@ -145,16 +146,19 @@ def _find_batches(data_dir: str) -> tuple[str, str]:
 
 
 def read_cifar10(data_dir: Optional[str],
+                 options: ReadOptions = ReadOptions(),
                  validation_size: int = VALIDATION_SIZE) -> SplitArrays:
   """Reads CIFAR-10: 45,000 / 5,000 / 10,000 images.
 
   The validation split is `validation_size` training images held out after a
-  fixed permutation, disjoint from the training split; the test split is
-  `test_batch`.
+  fixed permutation, disjoint from the training split
+  (`options.validation_fraction` of them for sets under 10 x that size,
+  `holdout.hold_out_validation`); the test split is `test_batch`.
 
   Args:
     data_dir: folder holding `cifar-10-batches-py/` or `-bin/`, or either
       batches folder itself. Required: there is no system-wide copy.
+    options: the reader options; only `validation_fraction` applies.
     validation_size: training images held out for validation.
 
   Returns:
@@ -180,4 +184,4 @@ def read_cifar10(data_dir: Optional[str],
       [read(os.path.join(directory, n)) for n in names[:-1]])
   test = read(os.path.join(directory, names[-1]))
   return hold_out_validation(train, test, validation_size, directory,
-                             _SPLIT_SEED)
+                             _SPLIT_SEED, options.validation_fraction)

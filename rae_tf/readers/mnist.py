@@ -13,8 +13,8 @@ from typing import Optional
 
 import numpy as np
 
-from rae_tf.data import DEFAULT_SOURCES, DataError, SplitArrays
-from rae_tf.data import hold_out_validation, split_arrays
+from rae_tf.data import DEFAULT_SOURCES, DataError, ReadOptions, SplitArrays
+from rae_tf.readers.holdout import hold_out_validation, split_arrays
 
 # idx magic numbers: 0x0000 + type code 0x08 (unsigned byte) + number of dims.
 _IMAGES_MAGIC = 0x00000803
@@ -106,15 +106,19 @@ def read_idx_labels(path: str) -> np.ndarray:
 
 
 def read_idx_directory(data_dir: str,
-                       validation_size: int = 5000) -> SplitArrays:
+                       validation_size: int = 5000,
+                       validation_fraction: float = 0.05) -> SplitArrays:
   """Reads `{train,t10k}-images-idx3-ubyte[.gz]` from `data_dir`.
 
-  The validation split is the last `validation_size` training images after a
-  fixed shuffle; it is never trained on. The test split is the t10k file.
+  The validation split is `validation_size` training images after a fixed
+  shuffle (`validation_fraction` of them for sets under 10 x that size,
+  `holdout.hold_out_validation`); it is never trained on. The test split is
+  the t10k file.
 
   Args:
     data_dir: directory with the standard MNIST / Fashion-MNIST files.
     validation_size: images moved from the training file to validation.
+    validation_fraction: share moved instead from small training files.
 
   Returns:
     SplitArrays of (N, 28, 28, 1) uint8 images.
@@ -130,7 +134,7 @@ def read_idx_directory(data_dir: str,
         f"but test images are {test.shape[1]}x{test.shape[2]}; the two idx "
         "files come from different datasets, replace one of them")
   return hold_out_validation(train, test, validation_size, data_dir,
-                             _SPLIT_SEED)
+                             _SPLIT_SEED, validation_fraction)
 
 
 def embedded_csv_path() -> str:
@@ -171,18 +175,27 @@ def read_embedded(path: Optional[str] = None) -> SplitArrays:
   return split_arrays(images[order], EMBEDDED_SPLIT_SIZES)
 
 
-def read_mnist(data_dir: Optional[str]) -> SplitArrays:
-  """MNIST: the idx files in `data_dir`, or the embedded 5k digits if None."""
+def read_mnist(data_dir: Optional[str],
+               options: ReadOptions = ReadOptions()) -> SplitArrays:
+  """MNIST: the idx files in `data_dir`, or the embedded 5k digits if None.
+
+  `options.validation_fraction` applies to idx files of under 50,000
+  training images.
+  """
   if data_dir is None:
     return read_embedded()
-  return read_idx_directory(data_dir)
+  return read_idx_directory(
+      data_dir, validation_fraction=options.validation_fraction)
 
 
-def read_fashion_mnist(data_dir: Optional[str]) -> SplitArrays:
+def read_fashion_mnist(data_dir: Optional[str],
+                       options: ReadOptions = ReadOptions()) -> SplitArrays:
   """Fashion-MNIST: 55,000 / 5,000 / 10,000 images from the idx files.
 
   Args:
     data_dir: directory of the idx files; None = `FASHION_MNIST_DIR`.
+    options: its `validation_fraction` applies to files of under 50,000
+      training images.
 
   Returns:
     SplitArrays of (N, 28, 28, 1) uint8 images.
@@ -198,4 +211,5 @@ def read_fashion_mnist(data_dir: Optional[str]) -> SplitArrays:
           "--data_dir with train-images-idx3-ubyte.gz and "
           "t10k-images-idx3-ubyte.gz")
     data_dir = FASHION_MNIST_DIR
-  return read_idx_directory(data_dir)
+  return read_idx_directory(
+      data_dir, validation_fraction=options.validation_fraction)
