@@ -165,7 +165,7 @@ def _tiny(count):
 def test_hold_out_validation_falls_back_to_a_fraction(count, validation,
                                                      caplog):
   import logging  # pylint: disable=g-import-not-at-top
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   arrays = holdout.hold_out_validation(_tiny(count), _tiny(1), 5000, "/x")
   assert (len(arrays.train), len(arrays.validation)) == (
       count - validation, validation)

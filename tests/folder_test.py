@@ -58,7 +58,7 @@ def single(directory, **kwargs):
 
 
 def test_every_format_recursively_other_files_counted_once(tmp_path, caplog):
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   rng = np.random.default_rng(0)
   for i, ext in enumerate(["png", "jpg", "JPEG", "bmp", "gif", "PNG"] * 2):
     save(tmp_path / f"d{i % 3}" / "deeper" / f"{i}.{ext}",
@@ -160,7 +160,7 @@ def test_gif_gives_its_first_frame(tmp_path):
     (["RGBA", "RGB", "L"], 3),
 ])
 def test_default_channels_is_the_majority(tmp_path, modes, expected, caplog):
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
   for i, mode in enumerate(modes):
     pixels = np.zeros((8, 8, channels[mode]), np.uint8).squeeze(-1) if (
@@ -184,7 +184,7 @@ def test_channel_probe_reads_at_most_50_images(tmp_path):
 
 
 def test_split_subfolders_are_used_as_they_are(tmp_path, caplog):
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   numbered(tmp_path / "train", 5)
   numbered(tmp_path / "validation", 3, start=10)
   numbered(tmp_path / "test" / "nested", 2, start=20)
@@ -312,7 +312,7 @@ def test_first_bad_file_stops_the_read_naming_it(tmp_path, damage):
 
 def test_skip_bad_images_leaves_them_out_and_logs_the_count(tmp_path,
                                                             caplog):
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   paths = numbered(tmp_path, 12)
   for path in paths[:2]:
     with open(path, "wb") as f:
@@ -325,7 +325,7 @@ def test_skip_bad_images_leaves_them_out_and_logs_the_count(tmp_path,
 
 
 def test_small_images_are_enlarged_with_a_warning(tmp_path, caplog):
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   numbered(tmp_path, 4, size=(32, 32))
   numbered(tmp_path, 2, size=(20, 30), start=10)
   splits = read(tmp_path, image_size=24)

@@ -135,7 +135,7 @@ def test_small_idx_files_hold_out_a_fraction(tmp_path, caplog):
   # Under 10 x 5,000 training images: --validation_fraction of them (5%,
   # at least 1), with one log line, instead of refusing the set.
   import logging  # pylint: disable=g-import-not-at-top
-  caplog.set_level(logging.INFO)
+  caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   write_idx_directory(tmp_path, numbered_images(40), numbered_images(2))
   arrays = mnist.read_idx_directory(str(tmp_path))
   assert (len(arrays.train), len(arrays.validation)) == (38, 2)
