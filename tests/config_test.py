@@ -174,10 +174,10 @@ def test_user_data_presets_per_image_size(size, architecture, basis,
 
 
 def test_user_data_baseline_weights_are_converted_for_the_size():
-  # CelebA's authors' weights at 128x128x3: KL 0.09 / (128 * 128); WAE MMD
+  # CelebA's authors' weights at 128x128x3: KL 0.09024 / (128 * 128); WAE MMD
   # 100 over a reconstruction of 0.05 * sum over 128 * 128 * 3 values.
   vae = config_lib.make_config("folder", "vae", image_size=128, channels=3)
-  assert vae.kl_weight == pytest.approx(0.09 / 128**2)
+  assert vae.kl_weight == pytest.approx(0.09024 / 128**2)
   assert vae.authors_loss_scale == 128**2
   wae = config_lib.make_config("folder", "wae", image_size=128, channels=3)
   assert wae.mmd_weight == pytest.approx(100 / (0.05 * 128 * 128 * 3))
