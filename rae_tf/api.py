@@ -48,11 +48,18 @@ def build_model(model: str = "rae", reg: str = "l2", *,
   Raises:
     rae_tf.errors.ConfigError: a size, name or value the nets do not take,
       e.g. `image_shape=(28, 28, 1)`: pad or resize to 32 first.
+
+  Like `rae_tf.main`, this seeds Python's, NumPy's and TensorFlow's global
+  random generators with `seed` (`keras.utils.set_random_seed`), so that the
+  same call builds the same weights.
   """
-  height, width_pixels, channels = (tuple(image_shape) + (None,) * 3)[:3]
-  if len(tuple(image_shape)) != 3 or height != width_pixels:
+  image_shape = tuple(int(size) for size in image_shape)  # numpy ints too
+  height, width_pixels, channels = (image_shape + (None,) * 3)[:3]
+  if len(image_shape) != 3 or height != width_pixels:
     raise config_lib.ConfigError(
-        f"image_shape must be (H, W, C) with H = W; got {tuple(image_shape)}")
+        f"image_shape must be (H, W, C) with H = W; got {image_shape}")
+  if latent_dim is not None:
+    latent_dim = int(latent_dim)
   if model in config_lib.BASELINE_WEIGHTS or model == "ae":
     reg = "none"  # only the RAE family takes a decoder regulariser
   config = config_lib.make_config(

@@ -29,6 +29,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # ask for (--max_samples_per_request); num_samples is int32: <= MAX_INT32.
 DEFAULT_MAX_SAMPLES_PER_REQUEST = 10_000
 MAX_INT32 = 2**31 - 1
+# --model values: the RAE family and the baselines (models.MODELS, tested).
+MODEL_NAMES = ("rae", "ae", *BASELINE_WEIGHTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +134,9 @@ class Config:
     if self.precision not in PRECISIONS:
       raise ConfigError(f"precision must be one of {list(PRECISIONS)}; "
                         f"got {self.precision!r}")
+    if self.model not in MODEL_NAMES:
+      raise ConfigError(
+          f"model must be one of {list(MODEL_NAMES)}; got {self.model!r}")
     if self.reg not in REGULARIZER_NAMES:
       raise ConfigError(
           f"reg must be one of {list(REGULARIZER_NAMES)}; got {self.reg!r}")
@@ -151,7 +156,8 @@ class Config:
       value = getattr(self, name)
       if not 0 < value < math.inf:  # also rejects NaN
         raise ConfigError(f"{name} must be > 0 and finite; got {value!r}")
-    if (not isinstance(self.max_samples_per_request, int) or
+    if (isinstance(self.max_samples_per_request, bool) or
+        not isinstance(self.max_samples_per_request, int) or
         not 1 <= self.max_samples_per_request <= MAX_INT32):
       raise ConfigError(
           "max_samples_per_request must be a positive integer <= "

@@ -112,7 +112,8 @@ def export_model(
     ValueError: `max_samples_per_request` is not an integer in
       [1, 2**31 - 1].
   """
-  if (not isinstance(max_samples_per_request, (int, np.integer)) or
+  if (isinstance(max_samples_per_request, bool) or
+      not isinstance(max_samples_per_request, (int, np.integer)) or
       not 1 <= max_samples_per_request <= config_lib.MAX_INT32):
     raise ValueError(
         "max_samples_per_request must be a positive integer <= "
@@ -122,18 +123,35 @@ def export_model(
   image_spec = tf.TensorSpec((None, *image_shape), tf.float32, name="images")
   code_spec = tf.TensorSpec((None, latent_dim), tf.float32, name="codes")
 
+  def bounded_batch(tensor, signature):
+    """`tensor` once its batch is checked against the same bound as sample.
+
+    A decode request of 10^5 codes is a few MB but makes the decoder
+    allocate tens of GB: the check runs before the network.
+    """
+    batch = tf.shape(tensor)[0]
+    check = tf.debugging.Assert(
+        batch <= max_samples_per_request,
+        [tf.strings.format(
+            f"{signature}: a batch must hold <= {max_samples_per_request} "
+            "items (the --max_samples_per_request of the export); got {}",
+            batch)])
+    with tf.control_dependencies([check]):
+      return tf.identity(tensor)
+
   # Signature wrappers called from Python do not check shapes, and a wrong
   # rank reaching the oneDNN convolution aborts the process: check first.
-  def encode(images):
-    images = tf.ensure_shape(images, image_spec.shape)
+  def encode(images, signature="encode"):
+    images = bounded_batch(tf.ensure_shape(images, image_spec.shape),
+                           signature)
     return {"codes": model.encode(images, training=False)}
 
-  def decode(codes):
-    codes = tf.ensure_shape(codes, code_spec.shape)
+  def decode(codes, signature="decode"):
+    codes = bounded_batch(tf.ensure_shape(codes, code_spec.shape), signature)
     return {"images": model.decoder(codes, training=False)}
 
   def reconstruct(images):
-    return decode(encode(images)["codes"])
+    return decode(encode(images, "reconstruct")["codes"], "reconstruct")
 
   def sample(num_samples, seed):
     # Every op that reads num_samples waits for both checks, so an

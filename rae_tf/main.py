@@ -24,7 +24,7 @@ from rae_tf import presets
 from rae_tf import errors
 
 # must match models.MODELS (tested)
-_MODEL_NAMES = ("rae", "ae", "vae", "cvvae", "wae", "two_stage_vae")
+_MODEL_NAMES = config_lib.MODEL_NAMES
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "rae", _MODEL_NAMES,

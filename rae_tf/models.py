@@ -172,7 +172,6 @@ class RegularizedAutoencoder(Autoencoder):
     super().__init__(encoder, decoder, seed=seed, **kwargs)
     self.embedding_weight = float(embedding_weight)
     self.reg = reg
-    self.regularizer = regularizers.get_regularizer(reg)
     self.reg_weight = float(reg_weight)
     self.l2_layers = None if l2_layers is None else tuple(l2_layers)
     self.gp_form = gp_form

@@ -65,6 +65,16 @@ def test_build_model_refuses_shapes_the_nets_do_not_take(shape):
     rae_tf.build_model(image_shape=shape)
 
 
+def test_an_unknown_model_is_a_config_error_and_numpy_sizes_work():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ConfigError, match=r"model must be one of .*'vae'"):
+    rae_tf.build_model("vea", image_shape=(32, 32, 1))
+  built = rae_tf.build_model(
+      "rae", "none", image_shape=np.zeros((5, 32, 32, 1)).shape[1:],
+      latent_dim=np.int64(4), width=0.03125)
+  assert built.encoder.output_shape == (None, 4)
+
+
 def test_unknown_names_are_refused():
   with pytest.raises(AttributeError, match="no attribute 'build_modle'"):
     rae_tf.build_modle  # pylint: disable=pointless-statement

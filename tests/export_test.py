@@ -131,6 +131,34 @@ def test_reloaded_sample_signature_keeps_its_bound(exported):
             f"--max_samples_per_request of the export); got {n}") in line, line
 
 
+def test_reloaded_batch_signatures_keep_the_same_bound(exported):
+  # A decode request of 10^5 codes is small but its images are not: encode,
+  # decode and reconstruct refuse batches above the bound before the nets.
+  _, _, path = exported
+  result = run_python(f"""
+      import numpy as np
+      import tensorflow as tf
+      signatures = tf.saved_model.load({path!r}).signatures
+      inputs = {{"encode": ("images", (32, 32, 1)), "decode": ("codes", (4,)),
+                 "reconstruct": ("images", (32, 32, 1))}}
+      for name, (key, shape) in inputs.items():
+        for batch in ({BOUND}, {BOUND + 1}):
+          value = tf.constant(np.zeros((batch, *shape), np.float32))
+          try:
+            signatures[name](**{{key: value}})
+            print("OK:", name, batch)
+          except tf.errors.InvalidArgumentError as e:
+            print("ERROR:", " ".join(str(e).split()))
+  """)
+  lines = result.stdout.splitlines()
+  for name in ("encode", "decode", "reconstruct"):
+    assert f"OK: {name} {BOUND}" in lines, result.stdout
+    assert any(line.startswith("ERROR:") and
+               f"{name}: a batch must hold <= {BOUND} items (the "
+               f"--max_samples_per_request of the export); got {BOUND + 1}"
+               in line for line in lines), result.stdout
+
+
 def test_export_model_takes_keywords_after_the_model_and_checks_the_bound(
     exported, tmp_path):
   model, gmm, _ = exported
@@ -138,7 +166,7 @@ def test_export_model_takes_keywords_after_the_model_and_checks_the_bound(
     export.export_model(model, gmm, str(tmp_path), "m", (32, 32, 1), 4)
   kwargs = dict(code_sampler=gmm, export_base=str(tmp_path), model_name="m",
                 image_shape=(32, 32, 1), latent_dim=4)
-  for bad in (0, -3, 2**31, 2.5):
+  for bad in (0, -3, 2**31, 2.5, True):
     with pytest.raises(ValueError, match=re.escape(
         "max_samples_per_request must be a positive integer <= 2147483647 "
         f"(num_samples is int32); got {bad!r}")):

@@ -324,6 +324,16 @@ def test_skip_bad_images_leaves_them_out_and_logs_the_count(tmp_path,
       numbers(splits.test))
 
 
+def test_skipping_every_image_of_a_split_folder_is_an_error(tmp_path):
+  numbered(tmp_path / "train", 6)
+  for path in numbered(tmp_path / "test", 2):
+    with open(path, "wb") as f:
+      f.write(b"\x89PNG\r\n\x1a\n broken")
+  with pytest.raises(DataError, match=r"none of the 2 images of .*test "
+                     r"decode, so its split would be empty"):
+    read(tmp_path, skip_bad_images=True)
+
+
 def test_small_images_are_enlarged_with_a_warning(tmp_path, caplog):
   caplog.set_level(logging.INFO, logger="absl")  # WARNING once flags parse
   numbered(tmp_path, 4, size=(32, 32))

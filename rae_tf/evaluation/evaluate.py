@@ -1,14 +1,16 @@
 """The paper's Table-1 evaluation of one trained run.
 
-Every column is an FID against Inception features of the test split
-(Ghosh et al., 2020, Sec. 6 and Table 1):
-  REC      reconstructions D(E(x)) of held-out test images x
+Every column is an FID against Inception features of the first N_ref test
+images (Ghosh et al., 2020, Sec. 6 and Table 1):
+  REC      reconstructions D(E(x)) of held-out images x, disjoint from the
+           reference (`protocol.choose_held_out`: test images after the
+           reference, else validation, else training images)
   N        decoded samples of the "N" density: a Gaussian fitted to the
-           training codes (deterministic models), the prior N(0, I) (VAE,
-           WAE), or the trained second stage (two-stage VAE)
+           training codes (deterministic models and the CV-VAE), the prior
+           N(0, I) (VAE, WAE), or the trained second stage (two-stage VAE)
   GMM      decoded samples of the ex-post 10-component GMM
-  Interp.  decoded mid-points D((z_a + z_b) / 2) of random pairs of
-           held-out codes
+  Interp.  decoded mid-points D((z_a + z_b) / 2) of random pairs of codes of
+           the held-out images
 with a KID (`rae_tf.evaluation.kid`) of the same features beside each FID (x10^3 in
 print, unscaled in evaluation.json), and the per-pixel squared
 reconstruction error and precision/recall for distributions (F_8, F_1/8) of
@@ -101,17 +103,27 @@ def load_run(workdir: str) -> TrainedRun:
   served = tf.saved_model.load(os.path.join(workdir, results["export_dir"]))
   signatures = served.signatures
 
+  # The export refuses requests above its --max_samples_per_request.
+  chunk = config.max_samples_per_request
+
   def encode(images):
-    return signatures["encode"](images=tf.constant(images))["codes"].numpy()
+    return np.concatenate([
+        signatures["encode"](images=tf.constant(images[i:i + chunk]))[
+            "codes"].numpy() for i in range(0, len(images), chunk)])
 
   def decode(codes):
-    return signatures["decode"](codes=tf.constant(codes))["images"].numpy()
+    return np.concatenate([
+        signatures["decode"](codes=tf.constant(codes[i:i + chunk]))[
+            "images"].numpy() for i in range(0, len(codes), chunk)])
 
   if config.model in _OWN_SAMPLER_MODELS:
     def own_sampler(num, seed):
-      outputs = signatures["sample"](num_samples=tf.constant(num, tf.int32),
-                                     seed=tf.constant(seed, tf.int64))
-      return outputs["codes"].numpy()
+      # Chunk k of the request draws with seed + k.
+      return np.concatenate([
+          signatures["sample"](
+              num_samples=tf.constant(min(chunk, num - start), tf.int32),
+              seed=tf.constant(seed + k, tf.int64))["codes"].numpy()
+          for k, start in enumerate(range(0, num, chunk))])
     samplers = {"N": own_sampler}
   else:
     samplers = {

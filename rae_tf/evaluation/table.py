@@ -192,9 +192,11 @@ def _check_models(models: list[str]) -> None:
 
 def _sample_counts(gpu: bool, test_size: int) -> tuple[int, int]:
   """(N images per column, N_ref reference test images)."""
-  samples = FLAGS.fid_samples or (_GPU_SAMPLES if gpu else _CPU_SAMPLES)
-  reference = FLAGS.fid_reference_samples or (
-      _GPU_SAMPLES if gpu else _CPU_REFERENCE_SAMPLES)
+  samples, reference = FLAGS.fid_samples, FLAGS.fid_reference_samples
+  if samples is None:  # 0 is a value, and refused below
+    samples = _GPU_SAMPLES if gpu else _CPU_SAMPLES
+  if reference is None:
+    reference = _GPU_SAMPLES if gpu else _CPU_REFERENCE_SAMPLES
   for name, value in (("--fid_samples", samples),
                       ("--fid_reference_samples", reference)):
     if value < 2:

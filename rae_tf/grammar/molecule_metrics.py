@@ -69,7 +69,6 @@ def synthetic_accessibility(molecule: Chem.Mol) -> float:
   The RDKit Contrib sascorer that `scores.molecule_terms` loads; MOSES ships
   an older copy of it with the same fragment scores.
   """
-  # pylint: disable-next=protected-access
   return scores.sascorer().calculateScore(molecule)
 
 

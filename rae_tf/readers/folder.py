@@ -200,8 +200,16 @@ def _readable(found: Mapping[str, list[str]], data_dir: str,
         data_dir, options.image_size, options.image_size, paths[first],
         sizes[first][1], sizes[first][0])
   good = set(path for path, ok in zip(paths, readable) if ok)
-  return {split: [p for p in files if p in good]
+  kept = {split: [p for p in files if p in good]
           for split, files in found.items()}
+  for split, files in kept.items():
+    if found[split] and not files:
+      raise DataError(
+          f"none of the {len(found[split])} images of "
+          f"{os.path.join(data_dir, split) if split != _ALL else data_dir} "
+          "decode, so its split would be empty; replace them, or remove the "
+          "folder to hold the split out of the others")
+  return kept
 
 
 def _split(found: Mapping[str, list[str]], data_dir: str,
