@@ -21,6 +21,7 @@ from absl import logging
 
 from rae_tf import config as config_lib
 from rae_tf import presets
+from rae_tf import cli
 from rae_tf import errors
 
 # must match models.MODELS (tested)
@@ -204,12 +205,7 @@ def main(argv):
 
 def run():
   """The `rae-tf-train` console script: flags from sys.argv, then `main`."""
-  # absl's --help shows the docstring and key flags of __main__, here
-  # the console script's wrapper: lend it this module's.
-  sys.modules["__main__"].__doc__ = __doc__
-  for flag in FLAGS.get_key_flags_for_module(__name__):
-    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-  app.run(main)
+  cli.run_absl_main(main, __name__)
 
 
 if __name__ == "__main__":

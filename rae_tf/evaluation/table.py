@@ -27,6 +27,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from rae_tf import cli
 from rae_tf import data
 from rae_tf import errors
 from rae_tf.evaluation import evaluate
@@ -301,7 +302,8 @@ def main(argv):
   table_dir = FLAGS.table_dir or os.path.join("runs",
                                               f"table-{FLAGS.dataset}")
   with errors.reported_as_one_line(
-      "rae_tf.evaluation.table", after_os_error="rerun the same command to resume"):
+      "rae_tf.evaluation.table",
+      after_os_error="rerun the same command to resume"):
     markdown = build_table(table_dir)
   sys.stdout.write(markdown + f"\nwritten to {table_dir}/table.md and "
                    "table.csv\n")
@@ -309,12 +311,7 @@ def main(argv):
 
 def run():
   """The `rae-tf-table` console script: flags from sys.argv, then `main`."""
-  # absl's --help shows the docstring and key flags of __main__, here
-  # the console script's wrapper: lend it this module's.
-  sys.modules["__main__"].__doc__ = __doc__
-  for flag in FLAGS.get_key_flags_for_module(__name__):
-    FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-  app.run(main)
+  cli.run_absl_main(main, __name__)
 
 
 if __name__ == "__main__":
