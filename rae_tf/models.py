@@ -249,7 +249,8 @@ def _imported_on_use(module: str, builder: str):
   importing them here at load time would be circular.
   """
   def build(config: config_lib.Config) -> keras.Model:
-    return getattr(importlib.import_module(f"rae_tf.baselines.{module}"), builder)(config)
+    baselines = importlib.import_module(f"rae_tf.baselines.{module}")
+    return getattr(baselines, builder)(config)
   build.__name__ = builder
   return build
 

@@ -85,6 +85,8 @@ class VariationalAutoencoder(models.Autoencoder):
   """
 
   LOSS_TERMS = ("loss", "reconstruction", "kl")
+  # Standard deviation of the reparameterisation noise eps (1: the VAE).
+  NOISE_STDDEV = 1.0
 
   def __init__(self,
                encoder: keras.Model,
@@ -113,6 +115,13 @@ class VariationalAutoencoder(models.Autoencoder):
     """The posterior means mu(x), (B, d): deterministic given x."""
     return tf.cast(self.posterior(images, training=training)[0], tf.float32)
 
+  def sample_codes(self, mean: tf.Tensor,
+                   log_variance: tf.Tensor) -> tf.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, NOISE_STDDEV^2 I): (B, d) float32."""
+    noise = keras.random.normal(tf.shape(mean), stddev=self.NOISE_STDDEV,
+                                seed=self.seed_generator)
+    return mean + tf.exp(0.5 * log_variance) * noise
+
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     """Every term of the objective on one batch.
 
@@ -131,10 +140,7 @@ class VariationalAutoencoder(models.Autoencoder):
     # float32 whatever the dtype policy: the decoder casts its input.
     mean = tf.cast(mean, tf.float32)
     log_variance = tf.cast(log_variance, tf.float32)
-    codes = mean
-    if training:
-      noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
-      codes = mean + tf.exp(0.5 * log_variance) * noise  # (B, d)
+    codes = self.sample_codes(mean, log_variance) if training else mean
     reconstructions = self.decoder(codes, training=training)
     terms = {
         "reconstruction": regularizers.reconstruction_loss(

@@ -137,6 +137,7 @@ class GrammarVAE(_SequenceModel, vae.VariationalAutoencoder):
   """Kusner et al.'s sequence VAE (`gvae` on rules, `cvae` on characters)."""
 
   LOSS_TERMS = ("loss", "reconstruction", "kl", "cross_entropy")
+  NOISE_STDDEV = losses.NOISE_STDDEV  # Kusner et al.'s epsilon_std
 
   def __init__(self, encoder: keras.Model, decoder: keras.Model,
                allowed_rules: np.ndarray, kl_weight: float = 1.0,
@@ -159,13 +160,6 @@ class GrammarVAE(_SequenceModel, vae.VariationalAutoencoder):
     """(mean (B, d), log sigma^2 (B, d)), both from linear heads."""
     outputs = self.encoder(sequences, training=training)
     return outputs["mean"], outputs["log_variance"]
-
-  def sample_codes(self, mean: tf.Tensor,
-                   log_variance: tf.Tensor) -> tf.Tensor:
-    """z = mu + sigma * eps, eps ~ N(0, NOISE_STDDEV^2 I): (B, d) float32."""
-    noise = keras.random.normal(tf.shape(mean), stddev=losses.NOISE_STDDEV,
-                                seed=self.seed_generator)
-    return mean + tf.exp(0.5 * log_variance) * noise
 
   def loss_terms(self, sequences, training: bool) -> dict[str, tf.Tensor]:
     """L_BCE of z = mu + sigma * eps (mu at inference) + KL_mean."""
