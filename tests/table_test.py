@@ -14,6 +14,7 @@ from rae_tf.evaluation import evaluate
 from rae_tf.evaluation import inception
 from rae_tf.evaluation import protocol
 from rae_tf.evaluation import table
+from rae_tf.evaluation import table_files
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLUMNS = ("REC", "N", "GMM", "Interp.")
@@ -30,11 +31,11 @@ def _scores(value, f_8=None, f_1_8=None):
 
 
 ROWS = [
-    table.Row("rae_l2", "RAE-L2", 0.0123456,
+    table_files.Row("rae_l2", "RAE-L2", 0.0123456,
               {"REC": _scores(10.0), "N": _scores(22.5), "GMM":
                    _scores(8.125, 0.9, 0.8), "Interp.": _scores(14.0)},
               (10.53, 22.22, 8.69, 14.54)),
-    table.Row("two_stage_vae", "2sVAE", 0.02,
+    table_files.Row("two_stage_vae", "2sVAE", 0.02,
               {"REC": _scores(20.0), "N": _scores(18.0, 0.7, 0.6),
                "Interp.": _scores(18.5)}, (20.31, 18.81, None, 18.35)),
 ]
@@ -44,7 +45,7 @@ DESCRIPTION = protocol.describe(protocol.HeldOut("validation", 0, 500), 1000,
 
 
 def test_markdown_table_has_ours_beside_the_papers():
-  text = table.markdown_table(ROWS, "mnist, N=500", REAL, COLUMNS,
+  text = table_files.markdown_table(ROWS, "mnist, N=500", REAL, COLUMNS,
                               DESCRIPTION)
   lines = text.splitlines()
   assert lines[0] == "**mnist, N=500**"
@@ -71,9 +72,9 @@ def test_markdown_table_has_ours_beside_the_papers():
 
 
 def test_markdown_table_without_paper_numbers_has_no_paper_column():
-  rows = [table.Row(r.key, r.name, r.reconstruction_mse, r.columns, None)
+  rows = [table_files.Row(r.key, r.name, r.reconstruction_mse, r.columns, None)
           for r in ROWS]
-  text = table.markdown_table(rows, "fashion_mnist", REAL, COLUMNS,
+  text = table_files.markdown_table(rows, "fashion_mnist", REAL, COLUMNS,
                               DESCRIPTION)
   assert "paper" not in text
   assert text.splitlines()[6].endswith("| 0.90 / 0.80 (GMM) |")
@@ -81,7 +82,7 @@ def test_markdown_table_without_paper_numbers_has_no_paper_column():
 
 def test_csv_table_round_trips_every_number():
   rows = list(csv.DictReader(io.StringIO(
-      table.csv_table(ROWS, "mnist", COLUMNS, REAL, DESCRIPTION))))
+      table_files.csv_table(ROWS, "mnist", COLUMNS, REAL, DESCRIPTION))))
   assert [r["model"] for r in rows] == ["RAE-L2", "2sVAE",
                                         "real validation[0:500] (floor)"]
   assert {r["held_out"] for r in rows} == {"validation[0:500]"}
