@@ -212,7 +212,11 @@ def evaluate_checkpoint(config, weights_path: str, train_images,
       decode=lambda z: np.asarray(model.decoder(z, training=False),
                                   np.float32),
       samplers={column: _code_sampler(densities[name])
-                for column, name in (("N", "gaussian"), ("GMM", "gmm"))})
+                for column, name in (("N", "gaussian"), ("GMM", "gmm"))},
+      # The VAE's REC decodes posterior draws, as Table 1 by default.
+      reconstruct_sampled=(lambda x, seed: np.asarray(model.decoder(
+          model.posterior_draw(x, seed), training=False), np.float32))
+      if hasattr(model, "posterior_draw") else None)
   images = evaluate.generated_images(run, held_out, config.seed)
   columns = {}
   for column, generated in images.items():

@@ -13,6 +13,11 @@ Signatures (inputs -> outputs; B is a free batch dimension):
                    in [0, max_samples_per_request], checked in the graph
                    before anything of size n is allocated
   serving_default  same as reconstruct
+  reconstruct_sampled   (VAE, CV-VAE, two-stage VAE only)
+                   images (B, H, W, C), seed () int64 -> images, codes (B, d):
+                   decodes a seeded draw of q(z|x) (the 2sVAE: the stage-2
+                   round trip of the mean), what the authors' VAEs decode
+                   when they reconstruct
 
 `keras.export.ExportArchive` tracks every variable the endpoints use, so the
 C++ loader of TF Serving and `saved_model_cli run` can restore them.
@@ -49,25 +54,34 @@ def next_version(model_dir: str) -> int:
   return max(versions, default=0) + 1
 
 
-def warmup_inputs(image_shape: Sequence[int],
-                  latent_dim: int) -> dict[str, dict[str, np.ndarray]]:
-  """One batch-1 request per signature: signature -> input name -> value."""
+def warmup_inputs(image_shape: Sequence[int], latent_dim: int,
+                  stochastic: bool = False
+                  ) -> dict[str, dict[str, np.ndarray]]:
+  """One batch-1 request per signature: signature -> input name -> value.
+
+  `stochastic`: the model has the `reconstruct_sampled` signature.
+  """
   images = np.zeros((1, *image_shape), np.float32)
-  return {
+  inputs = {
       "serving_default": {"images": images},
       "encode": {"images": images},
       "decode": {"codes": np.zeros((1, latent_dim), np.float32)},
       "reconstruct": {"images": images},
       "sample": {"num_samples": np.int32(1), "seed": np.int64(0)},
   }
+  if stochastic:
+    inputs["reconstruct_sampled"] = {"images": images, "seed": np.int64(0)}
+  return inputs
 
 
 def write_warmup_requests(path: str, model_name: str,
-                          image_shape: Sequence[int], latent_dim: int) -> None:
+                          image_shape: Sequence[int], latent_dim: int,
+                          stochastic: bool = False) -> None:
   """Writes TF Serving's warm-up file: a TFRecord of PredictionLog protos."""
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with tf.io.TFRecordWriter(path) as writer:
-    for signature, inputs in warmup_inputs(image_shape, latent_dim).items():
+    for signature, inputs in warmup_inputs(image_shape, latent_dim,
+                                           stochastic).items():
       request = predict_pb2.PredictRequest(
           model_spec=model_pb2.ModelSpec(name=model_name,
                                          signature_name=signature))
@@ -94,7 +108,9 @@ def export_model(
   so TF Serving (which watches numeric directories) never sees a partial one.
 
   Args:
-    model: trained model with `encode` and `decoder`.
+    model: trained model with `encode` and `decoder`; one that also has
+      `posterior_draw(images, seed, code_sampler)` (the VAEs) gets the
+      `reconstruct_sampled` signature.
     code_sampler: layer whose `sample(num_samples, seed)` draws (n, d) codes
       for the `sample` signature (the ex-post GMM's `MixtureSampler`).
     export_base: root directory of served models.
@@ -174,6 +190,13 @@ def export_model(
     codes = code_sampler.sample(num_samples, seed)
     return {"images": model.decoder(codes, training=False), "codes": codes}
 
+  def reconstruct_sampled(images, seed):
+    images = bounded_batch(tf.ensure_shape(images, image_spec.shape),
+                           "reconstruct_sampled")
+    codes = model.posterior_draw(images, seed, code_sampler)
+    return {"images": model.decoder(codes, training=False), "codes": codes}
+
+  stochastic = hasattr(model, "posterior_draw")
   archive = keras.export.ExportArchive()
   archive.track(model)
   archive.track(code_sampler)
@@ -184,11 +207,14 @@ def export_model(
   archive.add_endpoint("sample", sample, [
       tf.TensorSpec((), tf.int32, name="num_samples"),
       tf.TensorSpec((), tf.int64, name="seed")])
+  if stochastic:
+    archive.add_endpoint("reconstruct_sampled", reconstruct_sampled, [
+        image_spec, tf.TensorSpec((), tf.int64, name="seed")])
 
   model_dir = os.path.join(export_base, model_name)
   version_dir = os.path.join(model_dir, str(next_version(model_dir)))
   with files.atomic_directory(version_dir) as tmp:
     archive.write_out(tmp, verbose=False)
     write_warmup_requests(os.path.join(tmp, WARMUP_FILE), model_name,
-                          image_shape, latent_dim)
+                          image_shape, latent_dim, stochastic)
   return version_dir

@@ -287,6 +287,9 @@ def run(config: config_lib.Config, workdir: str,
       "export_dir": os.path.relpath(export_dir, workdir),
       "wall_time_seconds": time.perf_counter() - start,
   }
+  # The two-stage VAE's second stage: its per-epoch losses.
+  if getattr(code_sampler, "training_history", None):
+    results["code_sampler_training"] = code_sampler.training_history
   files.atomic_write_text(os.path.join(workdir, "results.json"),
                           json.dumps(results, indent=2, sort_keys=True))
   return results

@@ -10,6 +10,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rae_tf import config as config_lib
 from rae_tf import presets
@@ -115,6 +116,24 @@ def test_cvvae_posterior_has_the_constant_sigma(digits):
   assert mean.shape == log_variance.shape == (16, 16)
   np.testing.assert_allclose(log_variance.numpy(), 2 * math.log(0.5),
                              rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["vae", "cvvae"])
+def test_posterior_draw_is_the_mean_plus_sigma_times_seeded_noise(name,
+                                                                  digits):
+  model = small_model(name, **({"constant_sigma": 0.5}
+                               if name == "cvvae" else {}))
+  mean, log_variance = (t.numpy() for t in model.posterior(digits))
+  draw = model.posterior_draw(digits, 7).numpy()
+  # By hand: eps from the stateless seed (7, 8), z = mu + sigma * eps.
+  noise = tf.random.stateless_normal(mean.shape, seed=[7, 8]).numpy()
+  np.testing.assert_allclose(draw, mean + np.exp(0.5 * log_variance) * noise,
+                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(draw, model.posterior_draw(digits, 7).numpy())
+  assert not np.array_equal(draw, model.posterior_draw(digits, 8).numpy())
+  if name == "cvvae":
+    np.testing.assert_allclose(draw - mean, 0.5 * noise, rtol=1e-4,
+                               atol=1e-6)
 
 
 def test_vae_training_samples_codes_and_inference_decodes_the_mean(digits):

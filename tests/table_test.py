@@ -51,7 +51,8 @@ def test_markdown_table_has_ours_beside_the_papers():
   assert lines[0] == "**mnist, N=500**"
   assert lines[2].startswith("Protocol: reference test[0:1000] (1000 images);"
                              " REC = reconstructions of the 500 images "
-                             "validation[0:500];")
+                             "validation[0:500] (the VAE and CV-VAE decode "
+                             "a draw z ~ q(z|x)")
   del lines[2:4]
   assert lines[2] == ("| model | MSE | REC | N | GMM | Interp. | "
                       "KID ×10³: REC / N / GMM / Interp. | "
@@ -167,6 +168,10 @@ def test_runner_trains_evaluates_and_reuses(tmp_path):
                for scores in evaluation["columns"].values())
     assert os.listdir(tmp_path / key / "tensorboard" / "evaluation")
   assert "GMM" not in evaluation["columns"]  # the two-stage VAE's
+  assert "the authors' form" in evaluation["protocol"]["columns"]["REC"]
+  with open(tmp_path / "two_stage_vae" / "results.json") as f:
+    second_stage = json.load(f)["code_sampler_training"]
+  assert len(second_stage["val_loss"]) == len(second_stage["loss"]) >= 1
   with open(tmp_path / "table.csv") as f:
     assert len(list(csv.DictReader(f))) == 3  # two models and the floor
 

@@ -12,12 +12,16 @@ prior p(u) = N(0, I):
     decoder  u  -> Dense(1024) ReLU -> Dense(1024) ReLU -> Dense(d), linear
     loss     mean_j (z'_j - z'_hat_j)^2 + stage2_kl_weight * KL(q(u|z') || p(u))
 
-as in the authors' code (Adam 1e-4, batches of 64, 100 epochs; they also held
-out 10% of the codes to halve the learning rate on plateaus, which we do not).
+as in the authors' code: Adam 1e-4, batches of 64, 100 epochs, the last 10%
+of the codes held out to halve the learning rate after 3 epochs without an
+improvement of 1e-4 (their loss and ours are in the same units). The losses
+of every epoch go to results.json ("code_sampler_training").
 
 Sampling (`SecondStageSampler.sample`, the exported `sample` signature):
 u ~ N(0, I) -> the stage-2 decoder's mean z'_hat -> z = s * z'_hat + m
--> the stage-1 decoder.
+-> the stage-1 decoder. Reconstruction as the authors' Table 1
+(`SecondStageSampler.round_trip`, the exported `reconstruct_sampled`):
+the stage-1 mean z -> z' -> u = mu_2(z') + sigma_2(z') * eps -> z'_hat -> z.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from rae_tf import callbacks
 from rae_tf import config as config_lib
 from rae_tf import sampler as sampler_lib
 from rae_tf.baselines import vae
@@ -37,6 +42,9 @@ SECOND_STAGE_BATCH_SIZE = 64
 # Floor of the standard deviation used to standardise a code dimension, so a
 # collapsed (constant) dimension does not divide by zero.
 MIN_CODE_SCALE = 1e-6
+# The authors' Keras `validation_split`: the last 10% of the codes.
+VALIDATION_FRACTION = 0.1
+LR_PATIENCE = 3
 
 
 def build_second_stage_networks(
@@ -73,20 +81,26 @@ def build_second_stage_networks(
 class SecondStageSampler(keras.layers.Layer):
   """Draws stage-1 codes through the stage-2 decoder; holds its weights.
 
-  `sample(num_samples, seed)` returns (n, d) codes. The decoder and the
+  `sample(num_samples, seed)` returns (n, d) codes; `round_trip(codes,
+  seed)` passes codes through the whole stage-2 VAE. The networks and the
   de-standardisation (code_mean m, code_scale s: non-trainable weights) are
   tracked, so `keras.export.ExportArchive` saves them with the model.
+  `training_history` holds the losses of `fit_second_stage` (not saved).
   """
 
-  def __init__(self, decoder: keras.Model, **kwargs):
+  def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
     """Creates the layer with m = 0, s = 1 (see `fit_second_stage`).
 
     Args:
+      encoder: the stage-2 encoder, z' (B, d) -> {"mean": (B, d_u),
+        "log_scale": (B, d_u)}.
       decoder: the stage-2 decoder, u (B, d_u) -> z'_hat (B, d).
       **kwargs: passed to keras.layers.Layer.
     """
     super().__init__(**kwargs)
+    self.encoder = encoder
     self.decoder = decoder
+    self.training_history: dict | None = None
     self.noise_dim = decoder.input_shape[-1]
     self.latent_dim = decoder.output_shape[-1]
     self.code_mean = self.add_weight(
@@ -100,6 +114,28 @@ class SecondStageSampler(keras.layers.Layer):
   def destandardise(self, standardised_codes):
     """z = s * z' + m, (n, d)."""
     return standardised_codes * self.code_scale + self.code_mean
+
+  def round_trip(self, codes, seed) -> tf.Tensor:
+    """Stage-1 codes through stage 2, sampling u as the authors' `predict`.
+
+    z' = (z - m) / s, u = mu_2(z') + sigma_2(z') * eps, eps ~ N(0, I) seeded
+    by `seed`, z_hat = s * D_2(u) + m.
+
+    Args:
+      codes: (B, d) stage-1 codes (posterior means).
+      seed: scalar int.
+
+    Returns:
+      (B, d) float32 codes for the stage-1 decoder.
+    """
+    posterior = self.encoder((codes - self.code_mean) / self.code_scale,
+                             training=False)
+    mean = posterior["mean"]
+    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
+    noise = tf.random.stateless_normal(
+        tf.shape(mean), seed=tf.concat([seed, seed + 1], axis=0))
+    noise_codes = mean + tf.exp(posterior["log_scale"]) * noise
+    return self.destandardise(self.decoder(noise_codes, training=False))
 
   def sample(self, num_samples, seed) -> tf.Tensor:
     """Draws `num_samples` codes; the same integer `seed` gives the same ones.
@@ -119,13 +155,15 @@ class SecondStageSampler(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder)}
 
   @classmethod
   def from_config(cls, config):
     config = dict(config)
-    config["decoder"] = keras.saving.deserialize_keras_object(
-        config["decoder"])
+    for network in ("encoder", "decoder"):
+      config[network] = keras.saving.deserialize_keras_object(
+          config[network])
     return cls(**config)
 
 
@@ -138,17 +176,23 @@ def fit_second_stage(codes: np.ndarray,
                      seed: int | None = None) -> SecondStageSampler:
   """Trains the stage-2 VAE on standardised codes; returns its sampler.
 
+  The last VALIDATION_FRACTION of the codes (at least one) is held out to
+  halve the learning rate on plateaus, as the authors' Keras
+  `validation_split=0.1`.
+
   Args:
     codes: (N, d) stage-1 posterior means of the training set.
     kl_weight: weight of the stage-2 KL term.
-    epochs: passes over the codes.
+    epochs: passes over the training codes.
     learning_rate: Adam learning rate.
     batch_size: codes per step.
     hidden_units: width of the MLPs' hidden layers.
     seed: seed of the shuffling and of the reparameterisation noise.
 
   Returns:
-    A SecondStageSampler holding the trained decoder and (m, s).
+    A SecondStageSampler holding the trained networks and (m, s), its
+    `training_history` the per-epoch "loss", "val_loss", "learning_rate"
+    and the number of training / validation codes.
 
   Raises:
     sampler_lib.DensityFitError: codes that are not a finite (N, d) array
@@ -168,17 +212,30 @@ def fit_second_stage(codes: np.ndarray,
   second_stage = vae.VariationalAutoencoder(
       encoder, decoder, kl_weight=kl_weight, seed=seed, name="second_stage")
   second_stage.compile(optimizer=keras.optimizers.Adam(learning_rate))
-  batches = (tf.data.Dataset.from_tensor_slices(standardised)
-             .shuffle(len(standardised), seed=seed)
+  num_validation = max(1, round(VALIDATION_FRACTION * len(standardised)))
+  train_codes = standardised[:-num_validation]
+  validation_codes = standardised[-num_validation:]
+  batches = (tf.data.Dataset.from_tensor_slices(train_codes)
+             .shuffle(len(train_codes), seed=seed)
              .batch(batch_size))
-  history = second_stage.fit(batches, epochs=epochs, shuffle=False, verbose=0)
+  validation = tf.data.Dataset.from_tensor_slices(validation_codes).batch(
+      batch_size)
+  history = second_stage.fit(
+      batches, validation_data=validation, epochs=epochs, shuffle=False,
+      verbose=0, callbacks=[callbacks.learning_rate_plateau(LR_PATIENCE)])
   logging.info("second stage after %d epochs: %s", epochs,
                {name: round(values[-1], 6)
                 for name, values in history.history.items()})
 
-  code_sampler = SecondStageSampler(decoder, name="two_stage_sampler")
+  code_sampler = SecondStageSampler(encoder, decoder,
+                                    name="two_stage_sampler")
   code_sampler.code_mean.assign(code_mean)
   code_sampler.code_scale.assign(code_scale)
+  code_sampler.training_history = {
+      "num_train_codes": len(train_codes),
+      "num_validation_codes": num_validation,
+      **{name: [float(value) for value in history.history[name]]
+         for name in ("loss", "val_loss", "learning_rate")}}
   return code_sampler
 
 
@@ -231,6 +288,15 @@ class TwoStageVAE(vae.VariationalAutoencoder):
         learning_rate=self.stage2_learning_rate,
         batch_size=self.stage2_batch_size,
         hidden_units=self.stage2_hidden_units, seed=self.seed)
+
+  def posterior_draw(self, images, seed,
+                     code_sampler: SecondStageSampler) -> tf.Tensor:
+    """The authors' 2sVAE reconstruction codes, (B, d) float32.
+
+    The stage-1 means mu(x) through the whole stage-2 VAE
+    (`SecondStageSampler.round_trip`), as their Table-1 REC.
+    """
+    return code_sampler.round_trip(self.encode(images), seed)
 
   def get_config(self):
     return {**super().get_config(),

@@ -122,6 +122,27 @@ class VariationalAutoencoder(models.Autoencoder):
                                 seed=self.seed_generator)
     return mean + tf.exp(0.5 * log_variance) * noise
 
+  def posterior_draw(self, images, seed, code_sampler=None) -> tf.Tensor:
+    """A seeded draw z = mu(x) + sigma(x) * eps of q(z|x), (B, d) float32.
+
+    What the authors' VAEs decode when they reconstruct (their sampling
+    layer is active at inference): the exported `reconstruct_sampled`
+    signature and Table 1's REC column under --vae_reconstruction=sampled.
+
+    Args:
+      images: (B, H, W, C) in [0, 1].
+      seed: scalar int; the same seed and images give the same draw.
+      code_sampler: unused (the two-stage VAE draws through its stage 2).
+    """
+    del code_sampler
+    mean, log_variance = self.posterior(images, training=False)
+    mean = tf.cast(mean, tf.float32)
+    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
+    noise = tf.random.stateless_normal(
+        tf.shape(mean), seed=tf.concat([seed, seed + 1], axis=0),
+        stddev=self.NOISE_STDDEV)
+    return mean + tf.exp(0.5 * tf.cast(log_variance, tf.float32)) * noise
+
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     """Every term of the objective on one batch.
 

@@ -4,7 +4,11 @@ Every column is an FID against Inception features of the first N_ref test
 images (Ghosh et al., 2020, Sec. 6 and Table 1):
   REC      reconstructions D(E(x)) of held-out images x, disjoint from the
            reference (`protocol.choose_held_out`: test images after the
-           reference, else validation, else training images)
+           reference, else validation, else training images); under
+           vae_reconstruction="sampled" (the default, the authors' form) the
+           VAEs decode a seeded draw z ~ q(z|x) instead of the mean, and the
+           2sVAE its mean through stage 2 (the export's
+           `reconstruct_sampled`)
   N        decoded samples of the "N" density: a Gaussian fitted to the
            training codes (deterministic models and the CV-VAE), the prior
            N(0, I) (VAE, WAE), or the trained second stage (two-stage VAE)
@@ -46,6 +50,8 @@ EVALUATION_FILE = "evaluation.json"
 # Models whose N column is their own trained sampler (the export's `sample`
 # signature) and which have no GMM column in the paper.
 _OWN_SAMPLER_MODELS = frozenset({"two_stage_vae"})
+# Models with a posterior q(z|x), whose export has `reconstruct_sampled`.
+POSTERIOR_MODELS = frozenset({"vae", "cvvae", "two_stage_vae"})
 _BATCH = 250  # images per SavedModel call
 
 CodeSampler = Callable[[int, int], np.ndarray]  # (num, seed) -> (num, d)
@@ -65,6 +71,8 @@ class TrainedRun:
     encode: (B, H, W, C) images in [0, 1] -> (B, d) codes.
     decode: (B, d) codes -> (B, H, W, C) images in [0, 1].
     samplers: Table-1 column ("N", "GMM") -> code sampler.
+    reconstruct_sampled: (images (B, H, W, C), seed) -> (B, H, W, C) decoded
+      posterior draws, for POSTERIOR_MODELS; None for the others.
   """
 
   workdir: str
@@ -72,6 +80,7 @@ class TrainedRun:
   encode: Callable[[np.ndarray], np.ndarray]
   decode: Callable[[np.ndarray], np.ndarray]
   samplers: dict[str, CodeSampler]
+  reconstruct_sampled: Callable[[np.ndarray, int], np.ndarray] | None = None
 
 
 def _batched(function, inputs: np.ndarray) -> np.ndarray:
@@ -116,6 +125,22 @@ def load_run(workdir: str) -> TrainedRun:
         signatures["decode"](codes=tf.constant(codes[i:i + chunk]))[
             "images"].numpy() for i in range(0, len(codes), chunk)])
 
+  reconstruct_sampled = None
+  if config.model in POSTERIOR_MODELS:
+    if "reconstruct_sampled" not in signatures:
+      raise EvaluationError(
+          f"the export of {workdir} has no reconstruct_sampled signature "
+          "(written before it existed); retrain the run, or evaluate with "
+          "--vae_reconstruction=mean")
+
+    def reconstruct_sampled(images, seed):
+      # Chunk k of the request draws with seed + k.
+      return np.concatenate([
+          signatures["reconstruct_sampled"](
+              images=tf.constant(images[start:start + chunk]),
+              seed=tf.constant(seed + k, tf.int64))["images"].numpy()
+          for k, start in enumerate(range(0, len(images), chunk))])
+
   if config.model in _OWN_SAMPLER_MODELS:
     def own_sampler(num, seed):
       # Chunk k of the request draws with seed + k.
@@ -130,24 +155,34 @@ def load_run(workdir: str) -> TrainedRun:
         column: _mixture_sampler(
             os.path.join(workdir, "samplers", f"{name}.npz"))
         for column, name in (("N", "gaussian"), ("GMM", "gmm"))}
-  return TrainedRun(workdir, config, encode, decode, samplers)
+  return TrainedRun(workdir, config, encode, decode, samplers,
+                    reconstruct_sampled)
 
 
-def generated_images(run: TrainedRun, test_images: np.ndarray,
-                     seed: int) -> dict[str, np.ndarray]:
+def generated_images(run: TrainedRun, test_images: np.ndarray, seed: int,
+                     vae_reconstruction: str = "sampled"
+                     ) -> dict[str, np.ndarray]:
   """Images of every Table-1 column the run has, N = len(test_images) each.
 
   Args:
     run: the trained run.
     test_images: (N, H, W, C) held-out images in [0, 1], N >= 2.
-    seed: seed of the density samples and of the interpolation pairs.
+    seed: seed of the density samples, the interpolation pairs and the
+      posterior draws.
+    vae_reconstruction: "sampled" (REC of a run with a posterior decodes its
+      draws, as the authors) or "mean" (every REC decodes E(x)).
 
   Returns:
     Column -> (N, H, W, C) images in [0, 1], in `COLUMNS` order.
   """
   num = len(test_images)
   codes = _batched(run.encode, test_images)  # (N, d)
-  images = {"REC": _batched(run.decode, codes)}
+  if vae_reconstruction == "sampled" and run.reconstruct_sampled:
+    images = {"REC": np.concatenate([
+        run.reconstruct_sampled(test_images[i:i + _BATCH], seed + i)
+        for i in range(0, num, _BATCH)])}
+  else:
+    images = {"REC": _batched(run.decode, codes)}
   for column, sample in run.samplers.items():
     images[column] = _batched(run.decode, sample(num, seed))
   # Random pairs (a, b), a != b, of held-out codes.
@@ -195,7 +230,8 @@ def column_scores(image_features: np.ndarray,
 def evaluate_run(run: TrainedRun, test_images: np.ndarray,
                  reference_features: np.ndarray,
                  extractor: features_lib.FeatureExtractor,
-                 seed: int = 0, protocol: dict | None = None) -> dict:
+                 seed: int = 0, protocol: dict | None = None,
+                 vae_reconstruction: str = "sampled") -> dict:
   """Table-1 scores of a run, written to its evaluation.json and TensorBoard.
 
   Args:
@@ -207,6 +243,7 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
     extractor: Inception feature extractor.
     seed: seed of the samples, the interpolation pairs and PRD's k-means.
     protocol: `rae_tf.evaluation.protocol.describe`, stored as it is.
+    vae_reconstruction: see `generated_images`.
 
   Returns:
     {"columns": {column: {"fid": ..., "kid_mean": ..., "kid_std": ...,
@@ -216,7 +253,7 @@ def evaluate_run(run: TrainedRun, test_images: np.ndarray,
   if len(test_images) < 2:
     raise EvaluationError(f"need at least 2 test images; got "
                           f"{len(test_images)}")
-  images = generated_images(run, test_images, seed)
+  images = generated_images(run, test_images, seed, vae_reconstruction)
   columns = {}
   for column, generated in images.items():
     columns[column] = column_scores(extractor(generated), reference_features,

@@ -32,6 +32,14 @@ INCEPTION = ("the 2015 FID Inception graph (pool_3, 2048-d) rebuilt in Keras, "
 RESIZE = ("images to uint8, grey replicated to RGB, TF1 legacy bilinear "
           "resize to 299x299")
 KID = "KID: unbiased MMD^2, cubic kernel, 100 subsets of min(1000, N) a side"
+# What the VAEs decode in REC (`evaluate.reconstruction_codes`); the
+# deterministic models decode their code E(x) under either.
+VAE_RECONSTRUCTIONS = {
+    "sampled": ("the VAE and CV-VAE decode a draw z ~ q(z|x), the 2sVAE the "
+                "stage-2 round trip of its mean with a draw of stage 2's "
+                "posterior (the authors' form)"),
+    "mean": "the VAEs decode their posterior mean mu(x)",
+}
 # Preferred held-out splits after the test images beyond the reference.
 _FALLBACK_SPLITS = ("validation", "train")
 
@@ -79,15 +87,24 @@ def choose_held_out(sizes: Mapping[str, int], num_reference: int,
       "--fid_samples")
 
 
-def describe(held_out: HeldOut, num_reference: int, seed: int) -> dict:
-  """The protocol as evaluation.json stores it: every source and count."""
+def describe(held_out: HeldOut, num_reference: int, seed: int,
+             vae_reconstruction: str = "sampled") -> dict:
+  """The protocol as evaluation.json stores it: every source and count.
+
+  Args:
+    held_out: the REC / Interp. source (`choose_held_out`).
+    num_reference: the reference is test[0:num_reference].
+    seed: seed of the samples, pairs and posterior draws.
+    vae_reconstruction: a key of VAE_RECONSTRUCTIONS.
+  """
   n = held_out.count
   return {
       "reference": f"test[0:{num_reference}]",
       "num_reference": num_reference,
       "held_out": held_out.label,
       "columns": {
-          "REC": f"reconstructions of the {n} images {held_out.label}",
+          "REC": f"reconstructions of the {n} images {held_out.label} ("
+                 f"{VAE_RECONSTRUCTIONS[vae_reconstruction]})",
           "N": f"{n} decoded samples of the N density",
           "GMM": f"{n} decoded samples of the ex-post GMM",
           "Interp.": f"{n} decoded mid-points of random pairs of codes of "
