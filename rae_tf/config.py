@@ -16,12 +16,14 @@ from rae_tf.presets import BASELINE_WEIGHT_NAMES
 from rae_tf.presets import BASELINE_WEIGHTS
 from rae_tf.presets import DatasetPreset
 from rae_tf.presets import GP_FORMS
+from rae_tf.presets import SN_FORMS
 from rae_tf.presets import RAE_WEIGHT_NAMES
 from rae_tf.presets import REGULARIZER_NAMES
 from rae_tf.presets import STAGE2_CPU_EPOCHS
 from rae_tf.presets import STAGE2_EPOCHS
 from rae_tf.presets import dataset_preset
 from rae_tf.presets import embedding_weight_from_authors
+from rae_tf.presets import paper_details
 
 DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -54,6 +56,9 @@ class Config:
     gp_form: what --reg=gp penalises: "jacobian" (the paper's
       ||grad_z D(z)||_F^2) or "authors" (their code's mean (d sum x_hat^2 /
       dz)^2); see `regularizers.GP_FORMS`.
+    sn_form: the spectral normalisation of --reg=sn: "keras" (Keras'
+      wrapper) or "authors" (W / sigma in every call); see
+      `networks.SN_WRAPPERS`.
     gmm_components: components of the ex-post Gaussian mixture.
     lr_patience: epochs without validation improvement before halving the
       learning rate.
@@ -82,6 +87,10 @@ class Config:
     test_fraction: likewise for the test split (folder / npz).
     skip_bad_images: --dataset=folder skips undecodable files (counted in
       the log) instead of stopping at the first.
+    signed_inputs: the encoder sees 2x - 1 instead of x in [0, 1] (the
+      authors' 32x32 nets).
+    input_noise_stddev: s > 0 trains a WAE on encoder inputs
+      x + clip(N(0, s^2), -s, s), reconstructing x (the authors' CelebA WAE).
   """
 
   dataset: str
@@ -98,6 +107,7 @@ class Config:
   seed: int = 0
   sn_encoder: bool = False
   gp_form: str = "jacobian"
+  sn_form: str = "keras"
   gmm_components: int = 10
   lr_patience: int = 5
   max_train_examples: Optional[int] = None
@@ -116,6 +126,8 @@ class Config:
   validation_fraction: float = 0.05
   test_fraction: float = 0.05
   skip_bad_images: bool = False
+  signed_inputs: bool = False
+  input_noise_stddev: float = 0.0
 
   def __post_init__(self):
     dataset_preset(self.dataset, self.image_size, self.channels)  # validates
@@ -140,9 +152,10 @@ class Config:
     if self.reg not in REGULARIZER_NAMES:
       raise ConfigError(
           f"reg must be one of {list(REGULARIZER_NAMES)}; got {self.reg!r}")
-    if self.gp_form not in GP_FORMS:
-      raise ConfigError(
-          f"gp_form must be one of {list(GP_FORMS)}; got {self.gp_form!r}")
+    for name, choices in (("gp_form", GP_FORMS), ("sn_form", SN_FORMS)):
+      if getattr(self, name) not in choices:
+        raise ConfigError(f"{name} must be one of {list(choices)}; got "
+                          f"{getattr(self, name)!r}")
     for name in ("latent_dim", "epochs", "batch_size", "gmm_components",
                  "lr_patience", "stage2_epochs"):
       value = getattr(self, name)
@@ -163,6 +176,11 @@ class Config:
           "max_samples_per_request must be a positive integer <= "
           f"{MAX_INT32} (num_samples is int32); got "
           f"{self.max_samples_per_request!r}")
+    if not 0 <= self.input_noise_stddev < math.inf or (
+        self.input_noise_stddev and self.model != "wae"):
+      raise ConfigError("input_noise_stddev must be finite, >= 0, and 0 for "
+                        f"--model={self.model} (a WAE option); got "
+                        f"{self.input_noise_stddev!r}")
     if not 0 < self.width <= 8:
       raise ConfigError(f"width must be in (0, 8]; got {self.width!r}")
     if self.max_train_examples is not None and self.max_train_examples < 1:
@@ -242,8 +260,10 @@ def make_config(dataset: str = "mnist",
       rate for that model, with no latent weight nor regulariser; any other
       model takes the preset's weights for `reg`.
     reg: decoder regulariser name; only the RAE family ("rae") uses one.
-    gpu_available: picks the paper's width/epochs/stage2_epochs (True) or
-      CPU-sized ones (False) when `overrides` gives none.
+    gpu_available: picks the paper profile (True: the paper's width, epochs
+      and stage2_epochs, then the authors' per-run details of
+      `presets.paper_details`) or CPU-sized values (False) where
+      `overrides` gives none.
     **overrides: any `Config` field; a value of None means "use the default".
 
   Returns:
@@ -307,5 +327,7 @@ def make_config(dataset: str = "mnist",
       width=1.0 if gpu_available else preset.cpu_width,
       stage2_epochs=STAGE2_EPOCHS if gpu_available else STAGE2_CPU_EPOCHS)
   defaults.update(model_defaults)
+  if gpu_available:
+    defaults.update(paper_details(preset, model, reg))
   defaults.update(overrides)
   return Config(**defaults)

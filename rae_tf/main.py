@@ -45,7 +45,9 @@ flags.DEFINE_float("reg_weight", None,
                    "Weight of the decoder regulariser. Default: the paper's.")
 flags.DEFINE_integer("epochs", None,
                      "Training epochs. Default: the paper's on GPU, fewer on CPU.")
-flags.DEFINE_integer("batch_size", 100, "Batch size.")
+flags.DEFINE_integer("batch_size", None,
+                     "Batch size. Default: 100 (on GPU, the authors' per-run "
+                     "sizes: 1,000 for the CelebA VAE and 2sVAE).")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate. Default: paper.")
 flags.DEFINE_float("width", None,
                    "Conv width multiplier; 1.0 = the paper's nets. Default: "
@@ -84,6 +86,18 @@ flags.DEFINE_enum("gp_form", "jacobian", presets.GP_FORMS,
                   "(their code's mean over batch and code of "
                   "(d sum x_hat^2 / dz)^2, for which their weights were "
                   "tuned).")
+flags.DEFINE_enum("sn_form", "keras", presets.SN_FORMS,
+                  "The spectral normalisation of --reg=sn: keras (Keras' "
+                  "wrapper: W / sigma assigned in training, the raw kernel "
+                  "at inference) or authors (W / sigma in every call, the "
+                  "gradient through sigma).")
+flags.DEFINE_bool("signed_inputs", None,
+                  "Feed the encoder 2x - 1 instead of x in [0, 1]. Default: "
+                  "on GPU for the 32x32 nets (the authors'), else false.")
+flags.DEFINE_float("input_noise_stddev", None,
+                   "--model=wae: train on encoder inputs x + clip(N(0, s^2), "
+                   "+-s). Default: 0.01 on GPU for CelebA (the authors'), "
+                   "else 0.")
 flags.DEFINE_integer("gmm_components", 10, "Components of the ex-post GMM.")
 flags.DEFINE_integer("lr_patience", 5,
                      "Epochs without validation gain before halving the LR.")
@@ -161,6 +175,8 @@ def config_from_flags(model: str | None = None,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
       width=FLAGS.width, data_dir=FLAGS.data_dir, seed=FLAGS.seed,
       sn_encoder=FLAGS.sn_encoder, gp_form=FLAGS.gp_form,
+      sn_form=FLAGS.sn_form, signed_inputs=FLAGS.signed_inputs,
+      input_noise_stddev=FLAGS.input_noise_stddev,
       gmm_components=FLAGS.gmm_components,
       lr_patience=FLAGS.lr_patience,
       max_train_examples=FLAGS.max_train_examples,

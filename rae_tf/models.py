@@ -221,19 +221,24 @@ def network_arguments(config: config_lib.Config) -> dict:
   """
   return dict(architecture=config.preset.architecture,
               image_shape=config.image_shape, latent_dim=config.latent_dim,
-              width=config.width,
+              width=config.width, sn_form=config.sn_form,
               synchronized_batch_norm=config.distribute != "none")
+
+
+def encoder_arguments(config: config_lib.Config) -> dict:
+  """`network_arguments` plus what only the encoder takes (its input map)."""
+  return dict(network_arguments(config), signed_inputs=config.signed_inputs)
 
 
 def build_regularized_autoencoder(
     config: config_lib.Config) -> RegularizedAutoencoder:
   """The paper's nets for `config.dataset`, wrapped in the RAE objective."""
   regularizer = regularizers.get_regularizer(config.reg)
-  common = network_arguments(config)
   encoder = networks.build_encoder(
-      spectral_norm=regularizer.spectral_norm and config.sn_encoder, **common)
+      spectral_norm=regularizer.spectral_norm and config.sn_encoder,
+      **encoder_arguments(config))
   decoder = networks.build_decoder(
-      spectral_norm=regularizer.spectral_norm, **common)
+      spectral_norm=regularizer.spectral_norm, **network_arguments(config))
   return RegularizedAutoencoder(
       encoder, decoder, embedding_weight=config.embedding_weight,
       reg=config.reg, reg_weight=config.reg_weight,

@@ -36,6 +36,9 @@ normalises only when called with `training=True`, and it does so by assigning
 W / sigma(W) to the kernel variable; the gradient then flows to that rescaled
 kernel with sigma treated as a constant, whereas Miyato et al. (2018)
 back-propagate through sigma(W). Both keep the layer's spectral norm at 1.
+`sn_form="authors"` wraps them in `spectral_norm.AuthorsSpectralNormalization`
+instead, the authors' form: W / sigma(W) in every call, inference included,
+with the gradient through sigma.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ import dataclasses
 from typing import Sequence
 
 import keras
+
+from rae_tf import spectral_norm as spectral_norm_lib
 
 
 # Keras' default BN momentum (0.99) makes the moving statistics lag the
@@ -160,8 +165,13 @@ def _batch_norm(synchronized: bool) -> keras.layers.Layer:
                                          synchronized=synchronized)
 
 
-def _maybe_sn(layer: keras.layers.Layer, spectral_norm: bool):
-  return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+# --sn_form -> the wrapper of every spectrally normalised layer.
+SN_WRAPPERS = {"keras": keras.layers.SpectralNormalization,
+               "authors": spectral_norm_lib.AuthorsSpectralNormalization}
+
+
+def _maybe_sn(layer: keras.layers.Layer, spectral_norm: bool, sn_form: str):
+  return SN_WRAPPERS[sn_form](layer) if spectral_norm else layer
 
 
 def build_encoder(architecture: str,
@@ -170,6 +180,8 @@ def build_encoder(architecture: str,
                   width: float = 1.0,
                   spectral_norm: bool = False,
                   synchronized_batch_norm: bool = False,
+                  signed_inputs: bool = False,
+                  sn_form: str = "keras",
                   name: str = "encoder") -> keras.Model:
   """Builds E: (B, H, W, C) images in [0, 1] -> (B, latent_dim) codes.
 
@@ -181,6 +193,8 @@ def build_encoder(architecture: str,
     spectral_norm: wrap every Conv / Dense in SpectralNormalization.
     synchronized_batch_norm: batch statistics over all replicas of a
       tf.distribute strategy (same maths as one device on the global batch).
+    signed_inputs: first map x to 2x - 1, as the authors' 32x32 encoder.
+    sn_form: the spectral normalisation wrapper, a key of `SN_WRAPPERS`.
     name: model name.
 
   Returns:
@@ -189,17 +203,20 @@ def build_encoder(architecture: str,
   arch = ARCHITECTURES[architecture]
   images = keras.Input(shape=tuple(image_shape), name="images")
   x = images
+  if signed_inputs:
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="signed_inputs")(x)
   for filters in arch.encoder_filters:
     positions = -(-x.shape[1] // 2) * -(-x.shape[2] // 2)  # of the output
     conv = (Conv2D if positions <= PATCH_MATMUL_MAX_POSITIONS
             else keras.layers.Conv2D)
     x = _maybe_sn(conv(scaled(filters, width), arch.kernel_size, strides=2,
                        padding="same"),
-                  spectral_norm)(x)
+                  spectral_norm, sn_form)(x)
     x = _batch_norm(synchronized_batch_norm)(x)
     x = keras.layers.ReLU()(x)
   x = keras.layers.Flatten()(x)
-  codes = _maybe_sn(keras.layers.Dense(latent_dim), spectral_norm)(x)
+  codes = _maybe_sn(keras.layers.Dense(latent_dim), spectral_norm,
+                    sn_form)(x)
   return keras.Model(images, codes, name=name)
 
 
@@ -209,6 +226,7 @@ def build_decoder(architecture: str,
                   width: float = 1.0,
                   spectral_norm: bool = False,
                   synchronized_batch_norm: bool = False,
+                  sn_form: str = "keras",
                   name: str = "decoder") -> keras.Model:
   """Builds D: (B, latent_dim) codes -> (B, H, W, C) images in (0, 1).
 
@@ -219,6 +237,7 @@ def build_decoder(architecture: str,
     width: conv width multiplier.
     spectral_norm: wrap every Dense / ConvTranspose in SpectralNormalization.
     synchronized_batch_norm: batch statistics over all replicas.
+    sn_form: the spectral normalisation wrapper, a key of `SN_WRAPPERS`.
     name: model name.
 
   Returns:
@@ -229,17 +248,17 @@ def build_decoder(architecture: str,
   base_c = scaled(base_c, width)
   codes = keras.Input(shape=(latent_dim,), name="codes")
   x = _maybe_sn(keras.layers.Dense(base_h * base_w * base_c),
-                spectral_norm)(codes)
+                spectral_norm, sn_form)(codes)
   x = keras.layers.Reshape((base_h, base_w, base_c))(x)
   for filters in arch.decoder_filters:
     x = _maybe_sn(keras.layers.Conv2DTranspose(
         scaled(filters, width), arch.kernel_size, strides=2, padding="same"),
-                  spectral_norm)(x)
+                  spectral_norm, sn_form)(x)
     x = _batch_norm(synchronized_batch_norm)(x)
     x = keras.layers.ReLU()(x)
   x = _maybe_sn(keras.layers.Conv2DTranspose(
       image_shape[-1], arch.kernel_size, strides=1, padding="same"),
-                spectral_norm)(x)
+                spectral_norm, sn_form)(x)
   # Sigmoid in float32 so mixed-precision policies keep outputs in [0, 1].
   images = keras.layers.Activation("sigmoid", dtype="float32")(x)
   if tuple(images.shape[1:]) != tuple(image_shape):

@@ -30,6 +30,9 @@ REGULARIZER_NAMES = ("none", "l2", "gp", "sn")
 # What --reg=gp penalises (regularizers.GP_FORMS): the paper's Jacobian norm
 # or the authors' code's quantity.
 GP_FORMS = ("jacobian", "authors")
+# The wrapper of --reg=sn's layers (networks.SN_WRAPPERS): Keras' built-in
+# (normalises in training only) or the authors' (in every call).
+SN_FORMS = ("keras", "authors")
 
 # The baseline models and the loss weights each trains with (Config fields,
 # defaults in `DatasetPreset.baseline_weights`). They have no latent term
@@ -67,6 +70,10 @@ class DatasetPreset:
     baseline_learning_rates: Adam learning rate per baseline model.
     authors_loss_scales: per model, the factor by which the authors' loss
       exceeds this library's (`authors_loss_scales`); models not listed: 1.
+    paper_details: per run key (`run_key`; "*" for every model), Config
+      values of the authors' runs that only the paper profile (a GPU) takes:
+      per-model batch sizes, epochs, widths, the 32x32 nets' 2x - 1 input
+      mapping and the CelebA WAE's input noise (`paper_details`).
   """
 
   image_shape: tuple[int, int, int]
@@ -81,6 +88,8 @@ class DatasetPreset:
   baseline_weights: Mapping[str, Mapping[str, float]]
   baseline_learning_rates: Mapping[str, float]
   authors_loss_scales: Mapping[str, float]
+  paper_details: Mapping[str, Mapping[str, object]] = dataclasses.field(
+      default_factory=dict)
 
 
 _MNIST_BETA = {"none": 5e-4, "l2": 1e-4, "gp": 1e-4, "sn": 0.009}
@@ -163,6 +172,20 @@ _MNIST_BASELINE_WEIGHTS = baseline_weights_from_authors(
 _CELEBA_WAE_SUM_WEIGHT = 0.05
 _CELEBA_WAE_SCALE = _CELEBA_WAE_SUM_WEIGHT * 64 * 64 * 3
 
+# The authors' released configurations (configurations/config.py) and nets:
+# the 32x32 encoder maps its input to 2x - 1 (rae_mnist.py, also used for
+# CIFAR); CIFAR's WAE, CV-VAE and RAE-GP ran 70 epochs; CelebA's VAE and
+# 2sVAE stage 1 batches of 1,000, its CV-VAE 64 base filters instead of 128
+# (width 0.5), its WAE encoded x + clip(N(0, 0.01^2), +-0.01)
+# (get_wae_given_enc_dec.py).
+_SIGNED_INPUTS = {"*": {"signed_inputs": True}}
+_CIFAR_DETAILS = {**_SIGNED_INPUTS, **{key: {"epochs": 70} for key in
+                                       ("wae", "cvvae", "rae_gp")}}
+_CELEBA_DETAILS = {"vae": {"batch_size": 1000},
+                   "two_stage_vae": {"batch_size": 1000},
+                   "cvvae": {"width": 0.5},
+                   "wae": {"input_noise_stddev": 0.01}}
+
 PRESETS: dict[str, DatasetPreset] = {
     "mnist": DatasetPreset(
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
@@ -171,7 +194,8 @@ PRESETS: dict[str, DatasetPreset] = {
         cpu_width=0.25, cpu_epochs=20,
         baseline_weights=_MNIST_BASELINE_WEIGHTS,
         baseline_learning_rates=_BASELINE_LEARNING_RATES,
-        authors_loss_scales=authors_loss_scales((32, 32, 1))),
+        authors_loss_scales=authors_loss_scales((32, 32, 1)),
+        paper_details=_SIGNED_INPUTS),
     # No paper values for Fashion-MNIST: it shares MNIST's net and weights.
     "fashion_mnist": DatasetPreset(
         image_shape=(32, 32, 1), architecture="conv32", latent_dim=16,
@@ -180,7 +204,8 @@ PRESETS: dict[str, DatasetPreset] = {
         cpu_width=0.25, cpu_epochs=5,
         baseline_weights=_MNIST_BASELINE_WEIGHTS,
         baseline_learning_rates=_BASELINE_LEARNING_RATES,
-        authors_loss_scales=authors_loss_scales((32, 32, 1))),
+        authors_loss_scales=authors_loss_scales((32, 32, 1)),
+        paper_details=_SIGNED_INPUTS),
     "cifar10": DatasetPreset(
         image_shape=(32, 32, 3), architecture="conv32", latent_dim=128,
         learning_rate=5e-4, epochs=100,
@@ -193,7 +218,8 @@ PRESETS: dict[str, DatasetPreset] = {
             (32, 32, 3), vae_kl=0.024, cvvae_kl=9e-4, wae_mmd=0.006,
             stage2_kl=1e-3),
         baseline_learning_rates=_BASELINE_LEARNING_RATES,
-        authors_loss_scales=authors_loss_scales((32, 32, 3))),
+        authors_loss_scales=authors_loss_scales((32, 32, 3)),
+        paper_details=_CIFAR_DETAILS),
     "celeba": DatasetPreset(
         image_shape=(64, 64, 3), architecture="conv64", latent_dim=64,
         learning_rate=1e-3, epochs=70,
@@ -205,7 +231,8 @@ PRESETS: dict[str, DatasetPreset] = {
             **_CELEBA_AUTHORS_BASELINES),
         baseline_learning_rates=_BASELINE_LEARNING_RATES,
         authors_loss_scales=authors_loss_scales(
-            (64, 64, 3), wae_reconstruction_scale=_CELEBA_WAE_SCALE)),
+            (64, 64, 3), wae_reconstruction_scale=_CELEBA_WAE_SCALE),
+        paper_details=_CELEBA_DETAILS),
 }
 
 # The user's own images: --dataset=folder (image files) or npz (arrays), at
@@ -231,7 +258,8 @@ def user_preset(image_size: int, channels: int) -> DatasetPreset:
   size is CelebA's 64 at every size: MNIST's 16 is few for photos, and at
   CIFAR's 128 a 10-component GMM fitted to a few thousand codes has fewer
   codes per component than dimensions. Without a GPU: `USER_CPU_WIDTHS`,
-  `USER_CPU_EPOCHS`.
+  `USER_CPU_EPOCHS`. Of the authors' per-run details only the 32x32 nets'
+  input mapping carries over (the others are of their datasets' runs).
 
   Args:
     image_size: one of `USER_ARCHITECTURES`.
@@ -250,6 +278,7 @@ def user_preset(image_size: int, channels: int) -> DatasetPreset:
       basis, image_shape=shape, architecture=USER_ARCHITECTURES[image_size],
       latent_dim=USER_LATENT_DIM, cpu_width=USER_CPU_WIDTHS[image_size],
       cpu_epochs=USER_CPU_EPOCHS,
+      paper_details=_SIGNED_INPUTS if image_size == 32 else {},
       baseline_weights=baseline_weights_from_authors(
           shape, wae_reconstruction_scale=wae_scale, **authors),
       authors_loss_scales=authors_loss_scales(
@@ -305,3 +334,16 @@ def embedding_weight_from_authors(beta: float, latent_dim: int) -> float:
     The embedding weight of this library's loss.
   """
   return 2.0 * beta / latent_dim
+
+
+def run_key(model: str, reg: str) -> str:
+  """The Table-1 row of a run: the model, "rae_<reg>" for a regularised RAE."""
+  return f"{model}_{reg}" if reg != "none" else model
+
+
+def paper_details(preset: DatasetPreset, model: str,
+                  reg: str) -> dict[str, object]:
+  """Config values the authors' run of `model` / `reg` used on the preset's
+  dataset (`DatasetPreset.paper_details`: "*", then the run's own key)."""
+  return {**preset.paper_details.get("*", {}),
+          **preset.paper_details.get(run_key(model, reg), {})}

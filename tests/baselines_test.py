@@ -244,6 +244,53 @@ def test_paper_defaults_per_dataset(dataset, pixels, vae_kl, cvvae_kl, mmd,
     assert all(getattr(config, field) == 0.0 for field in unused)
 
 
+# The authors' per-run details (their configurations/config.py and nets),
+# taken by the paper profile (a GPU) only: (dataset, model, reg) -> values.
+AUTHORS_DETAILS = [
+    ("mnist", "rae", "l2", dict(signed_inputs=True, epochs=100)),
+    ("mnist", "vae", "none", dict(signed_inputs=True, batch_size=100)),
+    ("cifar10", "wae", "none", dict(signed_inputs=True, epochs=70)),
+    ("cifar10", "cvvae", "none", dict(epochs=70)),
+    ("cifar10", "rae", "gp", dict(epochs=70)),
+    ("cifar10", "rae", "l2", dict(epochs=100)),
+    ("cifar10", "vae", "none", dict(epochs=100)),
+    ("celeba", "vae", "none", dict(batch_size=1000, signed_inputs=False)),
+    ("celeba", "two_stage_vae", "none", dict(batch_size=1000)),
+    ("celeba", "cvvae", "none", dict(width=0.5, batch_size=100)),
+    ("celeba", "wae", "none", dict(input_noise_stddev=0.01, width=1.0)),
+    ("celeba", "rae", "sn", dict(batch_size=100, input_noise_stddev=0.0)),
+]
+
+
+@pytest.mark.parametrize("dataset,model,reg,expected", AUTHORS_DETAILS)
+def test_the_paper_profile_takes_the_authors_per_run_details(
+    dataset, model, reg, expected):
+  paper = config_lib.make_config(dataset, model, reg, gpu_available=True)
+  assert {field: getattr(paper, field) for field in expected} == expected
+  # The CPU profile keeps the common values; explicit flags win over both.
+  cpu = config_lib.make_config(dataset, model, reg)
+  assert (cpu.signed_inputs, cpu.batch_size, cpu.input_noise_stddev) == (
+      False, 100, 0.0)
+  chosen = config_lib.make_config(dataset, model, reg, gpu_available=True,
+                                  batch_size=64, signed_inputs=False)
+  assert (chosen.batch_size, chosen.signed_inputs) == (64, False)
+
+
+def test_input_noise_is_refused_for_models_other_than_the_wae():
+  with pytest.raises(ConfigError, match=r"input_noise_stddev .*\(a WAE option\)"):
+    config_lib.make_config("celeba", "vae", input_noise_stddev=0.01)
+
+
+def test_wae_input_noise_is_clipped_and_only_in_training(digits):
+  model = small_model("wae", input_noise_stddev=0.01)
+  noisy = model.encoder_inputs(digits, training=True).numpy() - digits
+  assert np.abs(noisy).max() <= 0.01 + 1e-7
+  # clip(N(0, s^2), +-s): about 68% of the draws fall inside the clip.
+  assert 0.6 < np.mean(np.abs(noisy) < 0.0099) < 0.75
+  np.testing.assert_array_equal(model.encoder_inputs(digits, False), digits)
+  assert small_model("wae").encoder_inputs(digits, True) is digits
+
+
 @pytest.mark.parametrize("dataset,model,scale", [
     ("mnist", "rae", 1.0), ("mnist", "vae", 1024.0),
     ("mnist", "cvvae", 1024.0), ("mnist", "two_stage_vae", 1024.0),

@@ -205,9 +205,11 @@ def test_every_config_field_has_a_flag_that_reaches_it():
                 deterministic=True, distribute="mirrored",
                 precision="mixed_bfloat16",
                 constant_sigma=0.3, stage2_epochs=4,
-                stage2_learning_rate=0.002, max_samples_per_request=17)
+                stage2_learning_rate=0.002, max_samples_per_request=17,
+                signed_inputs=True, sn_form="authors")
   fields = {f.name for f in dataclasses.fields(config_lib.Config)}
-  weights_of_other_models = {"kl_weight", "mmd_weight", "stage2_kl_weight"}
+  weights_of_other_models = {"kl_weight", "mmd_weight", "stage2_kl_weight",
+                             "input_noise_stddev"}
   # Settings of --dataset=folder / npz, checked with that dataset below.
   user_data = dict(dataset="folder", image_size=64, channels=1,
                    validation_fraction=0.1, test_fraction=0.2,
@@ -225,5 +227,7 @@ def test_every_config_field_has_a_flag_that_reaches_it():
                            stage2_kl_weight=0.2):
     config = main.config_from_flags()
   assert (config.kl_weight, config.stage2_kl_weight) == (0.1, 0.2)
-  with flagsaver.flagsaver(model="wae", mmd_weight=0.3):
-    assert main.config_from_flags().mmd_weight == 0.3
+  with flagsaver.flagsaver(model="wae", mmd_weight=0.3,
+                           input_noise_stddev=0.02):
+    config = main.config_from_flags()
+  assert (config.mmd_weight, config.input_noise_stddev) == (0.3, 0.02)

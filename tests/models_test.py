@@ -3,12 +3,16 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from rae_tf import config as config_lib
+from rae_tf import export
 from rae_tf import main
 from rae_tf import models
 from rae_tf import networks
 from rae_tf import regularizers
+from rae_tf import sampler
+from rae_tf import spectral_norm
 from rae_tf.readers import mnist
 
 
@@ -129,6 +133,33 @@ def test_sn_encoder_flag_wraps_the_encoder_too():
   assert wrapped(small_model("sn").encoder) == 0
   assert wrapped(small_model("sn", sn_encoder=True).encoder) == 5
   assert wrapped(small_model("sn").decoder) == 4
+
+
+def test_authors_sn_form_normalises_every_call_and_survives_export(
+    digits, tmp_path):
+  model = small_model("sn", sn_encoder=True, sn_form="authors")
+  layers = [layer for net in (model.encoder, model.decoder)
+            for layer in net.layers
+            if isinstance(layer, spectral_norm.AuthorsSpectralNormalization)]
+  assert len(layers) == 9  # 4 conv + Dense; Dense + 3 ConvTranspose
+  for _ in range(3):
+    model.train_on_batch(digits)
+  # Inference divides by sigma too: each layer's effective kernel has norm
+  # ~1 (one power iteration per step, so after 3 steps only approximately).
+  for layer in layers:
+    kernel = layer.layer.kernel.numpy()
+    effective = kernel.reshape(-1, kernel.shape[-1]) / float(layer.sigma())
+    assert np.linalg.svd(effective, compute_uv=False)[0] == pytest.approx(
+        1.0, rel=0.2)
+  gmm = sampler.fit_gmm(model.encode(digits).numpy(), 2, 0)
+  version_dir = export.export_model(
+      model, code_sampler=sampler.MixtureSampler.from_mixture(gmm),
+      export_base=str(tmp_path), model_name="sn", image_shape=(32, 32, 1),
+      latent_dim=model.encoder.output_shape[-1])
+  served = tf.saved_model.load(version_dir).signatures["reconstruct"]
+  np.testing.assert_allclose(served(images=tf.constant(digits))["images"],
+                             model(digits, training=False).numpy(),
+                             rtol=1e-4, atol=1e-5)
 
 
 def test_get_config_round_trip(digits):

@@ -209,3 +209,16 @@ def test_extended_nets_shapes_output_range_and_l2_layers(architecture, shape):
   # The CelebA design's regularised layers: the first Dense and the ConvTs.
   assert networks.ARCHITECTURES[architecture].l2_layers == (
       networks.ARCHITECTURES["conv64"].l2_layers)
+
+
+def test_signed_inputs_feed_the_encoder_two_x_minus_one():
+  common = dict(architecture="conv32", image_shape=(32, 32, 1),
+                latent_dim=4, width=0.0625)
+  signed = networks.build_encoder(signed_inputs=True, **common)
+  plain = networks.build_encoder(**common)
+  plain.set_weights(signed.get_weights())  # Rescaling has no weights
+  images = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 1)).astype(
+      np.float32)
+  np.testing.assert_allclose(signed(images, training=False).numpy(),
+                             plain(2 * images - 1, training=False).numpy(),
+                             rtol=1e-5, atol=1e-5)

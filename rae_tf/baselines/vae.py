@@ -62,7 +62,7 @@ def build_networks(config: config_lib.Config) -> tuple[keras.Model,
      decoder (B, d) -> (B, H, W, C)), both functional keras.Models.
   """
   common = models.network_arguments(config)
-  trunk = networks.build_encoder(**common)
+  trunk = networks.build_encoder(**models.encoder_arguments(config))
   # The trunk ends in the linear Dense(d) of the means; its input is the
   # (B, F) flattened conv features, which the log sigma head shares.
   mean_layer = trunk.layers[-1]
@@ -239,8 +239,8 @@ def build_vae(config: config_lib.Config) -> VariationalAutoencoder:
 def build_constant_variance_vae(
     config: config_lib.Config) -> ConstantVarianceVAE:
   """The paper's nets with sigma = `config.constant_sigma`."""
-  common = models.network_arguments(config)
   return ConstantVarianceVAE(
-      networks.build_encoder(**common), networks.build_decoder(**common),
+      networks.build_encoder(**models.encoder_arguments(config)),
+      networks.build_decoder(**models.network_arguments(config)),
       kl_weight=config.kl_weight, sigma=config.constant_sigma,
       seed=config.seed, name=config.model)

@@ -40,6 +40,7 @@ class WassersteinAutoencoder(models.Autoencoder):
                encoder: keras.Model,
                decoder: keras.Model,
                mmd_weight: float = 1.0,
+               input_noise_stddev: float = 0.0,
                seed: int | None = None,
                **kwargs):
     """Creates the model.
@@ -48,11 +49,24 @@ class WassersteinAutoencoder(models.Autoencoder):
       encoder: E, (B, H, W, C) -> (B, d).
       decoder: D, (B, d) -> (B, H, W, C).
       mmd_weight: weight of the MMD term.
-      seed: seed of the prior samples.
+      input_noise_stddev: s; training encodes x + clip(N(0, s^2), -s, s)
+        and reconstructs x (the authors' CelebA WAE, after the WAE paper).
+        Validation, test and the export encode x.
+      seed: seed of the prior samples and the input noise.
       **kwargs: passed to keras.Model.
     """
     super().__init__(encoder, decoder, seed=seed, **kwargs)
     self.mmd_weight = float(mmd_weight)
+    self.input_noise_stddev = float(input_noise_stddev)
+
+  def encoder_inputs(self, images, training: bool) -> tf.Tensor:
+    """x + clip(N(0, s^2), -s, s) in training, else x: (B, H, W, C)."""
+    if not (training and self.input_noise_stddev):
+      return images
+    bound = self.input_noise_stddev
+    return images + tf.clip_by_value(
+        keras.random.normal(tf.shape(images), stddev=bound,
+                            seed=self.seed_generator), -bound, bound)
 
   def loss_terms(self, images, training: bool) -> dict[str, tf.Tensor]:
     """Every term of the objective on one batch (B >= 2).
@@ -64,7 +78,8 @@ class WassersteinAutoencoder(models.Autoencoder):
     Returns:
       Dict of scalars keyed by `LOSS_TERMS`.
     """
-    codes = self.encoder(images, training=training)  # (B, d)
+    codes = self.encoder(self.encoder_inputs(images, training),
+                         training=training)  # (B, d)
     prior_samples = keras.random.normal(tf.shape(codes),
                                         seed=self.seed_generator)  # (B, d)
     reconstructions = self.decoder(codes, training=training)
@@ -88,13 +103,16 @@ class WassersteinAutoencoder(models.Autoencoder):
     return prior.ex_post_densities(codes, num_components, seed)
 
   def get_config(self):
-    return {**super().get_config(), "mmd_weight": self.mmd_weight}
+    return {**super().get_config(), "mmd_weight": self.mmd_weight,
+            "input_noise_stddev": self.input_noise_stddev}
 
 
 def build_wasserstein_autoencoder(
     config: config_lib.Config) -> WassersteinAutoencoder:
   """The paper's nets for `config.dataset`, trained with the MMD penalty."""
-  common = models.network_arguments(config)
   return WassersteinAutoencoder(
-      networks.build_encoder(**common), networks.build_decoder(**common),
-      mmd_weight=config.mmd_weight, seed=config.seed, name=config.model)
+      networks.build_encoder(**models.encoder_arguments(config)),
+      networks.build_decoder(**models.network_arguments(config)),
+      mmd_weight=config.mmd_weight,
+      input_noise_stddev=config.input_noise_stddev, seed=config.seed,
+      name=config.model)
