@@ -47,7 +47,7 @@ RUNS = {
     "expressions_cvae": ("--task=expressions", "--model=cvae",
                          "--max_examples=400", "--width=0.25"),
     "molecules_gvae": ("--task=molecules", "--model=gvae", "--width=0.05",
-                       "--batch_size=40"),
+                       "--batch_size=40", "--length_percentile=95"),
 }
 
 
@@ -91,6 +91,20 @@ def test_results_hold_the_metrics(finished_run):
   assert [s["seed"] for s in bo["seeds"]] == [0]
   for entry in bo["pooled"]["top3"]:
     assert isinstance(entry["string"], str) and entry["score"] is not None
+
+
+def test_the_sequence_length_comes_from_the_data_when_asked(finished_run):
+  name, _, _, results = finished_run
+  choice = results["sequence_length_choice"]
+  if not name.startswith("molecules"):
+    assert choice is None
+    return
+  # The 95th percentile of 80 MOSES molecules' derivations: far below
+  # ZINC's 277 rules; the few longer molecules are dropped.
+  assert choice["percentile"] == 95 and choice["measured"] == 80
+  assert choice["length"] == results["sequence_length"] < 200
+  assert 1 <= choice["dropped"] <= 4
+  assert results["strings"]["encoded"] == 80 - choice["dropped"]
 
 
 def test_molecule_runs_report_moses_metrics_of_both_sample_sets(finished_run):
@@ -147,12 +161,25 @@ def test_grammar_models_only_decode_strings_of_the_grammar(finished_run):
     (("--task=expressions", "--smiles_file=x.smi"),
      ("--smiles_file is only read with --task=molecules",)),
     (("--latent_dim=0",), ("latent_dim must be a positive integer; got 0",)),
+    (("--length_percentile=0",),
+     ("length_percentile must be in (0, 100]; got 0.0",)),
     (("--task=molecules", "--smiles_file=/nonexistent.smi"),
      ("/nonexistent.smi does not exist",)),
 ])
 def test_bad_input_ends_with_one_line(tmp_path, flags, fragments):
   result = run_main(*flags, f"--workdir={tmp_path / 'run'}")
   assert_one_line_error(result, *fragments)
+
+
+def test_a_file_of_molecules_all_too_long_ends_with_one_line(tmp_path):
+  # A chain of 100 carbons needs 401 production rules, above the 277 of
+  # ZINC's derivations.
+  path = tmp_path / "chains.smi"
+  path.write_text("\n".join(["C" * 100, "C" * 101, "C" * 102]) + "\n")
+  result = run_main("--task=molecules", f"--smiles_file={path}",
+                    f"--workdir={tmp_path / 'run'}")
+  assert_one_line_error(result, f"only 0 of 3 molecules strings in {path}",
+                        "sequences of 277 symbols")
 
 
 def test_a_non_empty_workdir_is_refused(tmp_path):

@@ -90,6 +90,10 @@ class GrammarConfig:
     bo_train_points: training strings (codes and scores) the GP starts
       from, a random subsample.
     seed: seed of weights, shuffling, sampling and BO.
+    length_percentile: p: the sequence length T is the p-th percentile of
+      the strings' lengths (`sequence_length`), longer strings dropped;
+      None keeps the fixed length (277 rules / 120 characters for
+      molecules).
   """
 
   task: str
@@ -113,6 +117,7 @@ class GrammarConfig:
   gmm_components: int = 10
   test_fraction: float = 0.1
   seed: int = 0
+  length_percentile: Optional[float] = None
 
   @property
   def run_name(self) -> str:
@@ -160,6 +165,10 @@ def _validate(config: GrammarConfig) -> None:
     value = getattr(config, name)
     _check(math.isfinite(value) and value >= 0,
            f"{name} must be finite and >= 0; got {value}")
+  _check(config.length_percentile is None
+         or 0 < config.length_percentile <= 100,
+         f"length_percentile must be in (0, 100]; got "
+         f"{config.length_percentile}")
   _check(0 < config.test_fraction < 1,
          f"test_fraction must be in (0, 1); got {config.test_fraction}")
   _check(config.smiles_file is None or config.task == "molecules",

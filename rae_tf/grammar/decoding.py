@@ -22,6 +22,8 @@ behind one interface (one-hot encoding, allowed-rule matrix, decoding);
 
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Optional, Sequence
 
 import keras
@@ -127,6 +129,10 @@ class RuleSymbols:
     self.sequence_length = grammar.max_length
     self.allowed = losses.allowed_rules(grammar.masks, grammar.lhs)
 
+  def with_max_length(self, length: int) -> "RuleSymbols":
+    """The same grammar over sequences of `length` rules."""
+    return RuleSymbols(dataclasses.replace(self.grammar, max_length=length))
+
   def one_hot(self, strings: Sequence[str]):
     """(N, T, R) one-hot rule sequences and the indices of the kept strings."""
     return self.grammar.one_hot(strings)
@@ -145,6 +151,11 @@ class CharacterSymbols:
     self.vocabulary = vocabulary
     self.sequence_length = vocabulary.max_length
     self.allowed = losses.unconstrained(len(vocabulary.characters))
+
+  def with_max_length(self, length: int) -> "CharacterSymbols":
+    """The same characters over sequences of `length` characters."""
+    return CharacterSymbols(
+        dataclasses.replace(self.vocabulary, max_length=length))
 
   def one_hot(self, strings: Sequence[str]):
     """(N, T, C) one-hot characters and the indices of the kept strings."""

@@ -32,6 +32,7 @@ Metrics:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -51,6 +52,7 @@ from rae_tf.grammar import bayesopt
 from rae_tf.grammar import config as config_lib
 from rae_tf.grammar import decoding
 from rae_tf.grammar import models
+from rae_tf.grammar import sequence_length
 from rae_tf.grammar import tasks
 
 _ENCODE_BATCH = 500
@@ -85,6 +87,11 @@ def reconstruction_accuracy(model: keras.Model, sequences: np.ndarray,
   _, decoded = decoding.decode_codes(model.decoder,
                                      encode_all(model, sequences), symbols)
   return float(np.mean([d == t for d, t in zip(decoded, truth)]))
+
+
+def _source(config: config_lib.GrammarConfig) -> str:
+  """Where the strings came from, for messages: " in <file>" or ""."""
+  return f" in {config.smiles_file}" if config.smiles_file else ""
 
 
 def _batches(sequences: np.ndarray, batch_size: int) -> tf.data.Dataset:
@@ -189,6 +196,21 @@ def run(config: config_lib.GrammarConfig, workdir: str,
   symbols = tasks.SYMBOLS[models.MODELS[config.model].symbols](config.task)
 
   raw = task.load(config)
+  length_choice = None
+  if config.length_percentile is not None:
+    try:
+      symbols, length_choice = sequence_length.choose(
+          symbols, raw, config.length_percentile)
+    except ValueError:
+      raise EncodingError(
+          f"none of the {len(raw)} {config.task} strings{_source(config)} "
+          f"can be encoded for --model={config.model}; give other strings"
+      ) from None
+    logging.info(
+        "sequence length %d: the %g-th percentile of %d strings' lengths "
+        "(longest %d); %d longer strings are dropped", length_choice.length,
+        length_choice.percentile, length_choice.measured,
+        length_choice.longest, length_choice.dropped)
   sequences, kept = symbols.one_hot(raw)
   strings = [raw[i] for i in kept]
   logging.info("%s: encoded %d of %d strings as %s sequences of length %d",
@@ -196,9 +218,10 @@ def run(config: config_lib.GrammarConfig, workdir: str,
                models.MODELS[config.model].symbols, symbols.sequence_length)
   if len(strings) < 2:
     raise EncodingError(
-        f"only {len(strings)} of {len(raw)} {config.task} strings can be "
-        f"encoded for --model={config.model} (see the warning above); give "
-        "more or other strings")
+        f"only {len(strings)} of {len(raw)} {config.task} strings"
+        f"{_source(config)} can be encoded for --model={config.model} as "
+        f"sequences of {symbols.sequence_length} symbols (see the warning "
+        "above); give more or other strings")
   train_index, test_index = split(len(strings), config.test_fraction,
                                   config.seed)
   train, test = sequences[train_index], sequences[test_index]
@@ -263,6 +286,8 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       "strings": {"read": len(raw), "encoded": len(strings),
                   "train": len(train), "test": len(test)},
       "sequence_length": symbols.sequence_length,
+      "sequence_length_choice": (dataclasses.asdict(length_choice)
+                                 if length_choice else None),
       "symbols": len(symbols.allowed),
       "parameters": int(model.count_params()),
       "best_epoch": best.best_epoch + 1,
