@@ -141,25 +141,41 @@ def test_evaluate_run_writes_json_and_tensorboard(tmp_path):
 
 
 def test_rec_decodes_posterior_draws_unless_asked_for_the_mean(tmp_path):
-  num = 6
+  num = 300  # two batches of evaluate._BATCH = 250
   test_images = np.eye(num, dtype=np.float32).reshape(num, num, 1, 1)
   calls = []
 
   def reconstruct_sampled(images, seed):
-    calls.append(seed)
+    calls.append((len(images), seed))
     return images + 0.25
 
-  run = dataclasses.replace(_identity_run(tmp_path, num),
-                            reconstruct_sampled=reconstruct_sampled)
+  run = dataclasses.replace(
+      _identity_run(tmp_path, num), reconstruct_sampled=reconstruct_sampled,
+      config=config_lib.make_config("mnist", "vae", epochs=3))
   sampled = evaluate.generated_images(run, test_images, seed=3)
   np.testing.assert_array_equal(sampled["REC"], test_images + 0.25)
-  assert calls == [3]
+  # Each batch draws with its own seed.
+  assert calls == [(250, 3), (50, 253)]
   mean = evaluate.generated_images(run, test_images, seed=3,
                                    vae_reconstruction="mean")
   np.testing.assert_array_equal(mean["REC"], test_images)
   # Only REC differs: the other columns decode the same codes and samples.
   for column in ("N", "GMM", "Interp."):
     np.testing.assert_array_equal(sampled[column], mean[column])
+  # A deterministic model's REC is its reconstruction under either setting.
+  deterministic = dataclasses.replace(run, config=_identity_run(
+      tmp_path, num).config)
+  np.testing.assert_array_equal(
+      evaluate.generated_images(deterministic, test_images, seed=3)["REC"],
+      test_images)
+  # A VAE exported before `reconstruct_sampled` existed: sampled REC is
+  # refused with the fix named, the mean still works.
+  old = dataclasses.replace(run, reconstruct_sampled=None)
+  with pytest.raises(evaluate.EvaluationError,
+                     match="--vae_reconstruction=mean"):
+    evaluate.generated_images(old, test_images, seed=3)
+  evaluate.generated_images(old, test_images, seed=3,
+                            vae_reconstruction="mean")
 
 
 @pytest.fixture(scope="module")

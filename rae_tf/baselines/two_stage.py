@@ -130,11 +130,13 @@ class SecondStageSampler(keras.layers.Layer):
     """
     posterior = self.encoder((codes - self.code_mean) / self.code_scale,
                              training=False)
-    mean = posterior["mean"]
+    # float32 whatever the dtype policy, as the noise.
+    mean = tf.cast(posterior["mean"], tf.float32)
+    log_scale = tf.cast(posterior["log_scale"], tf.float32)
     seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
     noise = tf.random.stateless_normal(
         tf.shape(mean), seed=tf.concat([seed, seed + 1], axis=0))
-    noise_codes = mean + tf.exp(posterior["log_scale"]) * noise
+    noise_codes = mean + tf.exp(log_scale) * noise
     return self.destandardise(self.decoder(noise_codes, training=False))
 
   def sample(self, num_samples, seed) -> tf.Tensor:
@@ -165,6 +167,19 @@ class SecondStageSampler(keras.layers.Layer):
       config[network] = keras.saving.deserialize_keras_object(
           config[network])
     return cls(**config)
+
+
+class _SecondStageVAE(vae.VariationalAutoencoder):
+  """The stage-2 VAE, whose validation loss decodes a posterior draw.
+
+  The authors' Keras model samples in its Lambda layer at validation too, so
+  their plateau schedule watches a noisy loss; this one does the same.
+  """
+
+  def test_step(self, data):
+    codes, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    # MLPs without BN or dropout: training=True only turns the sampling on.
+    return self._record(self.loss_terms(codes, training=True))
 
 
 def fit_second_stage(codes: np.ndarray,
@@ -209,10 +224,13 @@ def fit_second_stage(codes: np.ndarray,
 
   encoder, decoder = build_second_stage_networks(codes.shape[1],
                                                  hidden_units)
-  second_stage = vae.VariationalAutoencoder(
+  second_stage = _SecondStageVAE(
       encoder, decoder, kl_weight=kl_weight, seed=seed, name="second_stage")
   second_stage.compile(optimizer=keras.optimizers.Adam(learning_rate))
-  num_validation = max(1, round(VALIDATION_FRACTION * len(standardised)))
+  # Keras' split: the first int(N (1 - fraction)) train, the rest validate.
+  num_validation = min(
+      len(standardised) - 1,
+      len(standardised) - int(len(standardised) * (1 - VALIDATION_FRACTION)))
   train_codes = standardised[:-num_validation]
   validation_codes = standardised[-num_validation:]
   batches = (tf.data.Dataset.from_tensor_slices(train_codes)

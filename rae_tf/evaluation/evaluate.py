@@ -126,12 +126,7 @@ def load_run(workdir: str) -> TrainedRun:
             "images"].numpy() for i in range(0, len(codes), chunk)])
 
   reconstruct_sampled = None
-  if config.model in POSTERIOR_MODELS:
-    if "reconstruct_sampled" not in signatures:
-      raise EvaluationError(
-          f"the export of {workdir} has no reconstruct_sampled signature "
-          "(written before it existed); retrain the run, or evaluate with "
-          "--vae_reconstruction=mean")
+  if "reconstruct_sampled" in signatures:
 
     def reconstruct_sampled(images, seed):
       # Chunk k of the request draws with seed + k.
@@ -177,7 +172,14 @@ def generated_images(run: TrainedRun, test_images: np.ndarray, seed: int,
   """
   num = len(test_images)
   codes = _batched(run.encode, test_images)  # (N, d)
-  if vae_reconstruction == "sampled" and run.reconstruct_sampled:
+  sampled = (vae_reconstruction == "sampled"
+             and run.config.model in POSTERIOR_MODELS)
+  if sampled and not run.reconstruct_sampled:
+    raise EvaluationError(
+        f"the export of {run.workdir} has no reconstruct_sampled signature "
+        "(written before it existed); retrain the run, or evaluate with "
+        "--vae_reconstruction=mean")
+  if sampled:
     images = {"REC": np.concatenate([
         run.reconstruct_sampled(test_images[i:i + _BATCH], seed + i)
         for i in range(0, num, _BATCH)])}

@@ -32,7 +32,7 @@ INCEPTION = ("the 2015 FID Inception graph (pool_3, 2048-d) rebuilt in Keras, "
 RESIZE = ("images to uint8, grey replicated to RGB, TF1 legacy bilinear "
           "resize to 299x299")
 KID = "KID: unbiased MMD^2, cubic kernel, 100 subsets of min(1000, N) a side"
-# What the VAEs decode in REC (`evaluate.reconstruction_codes`); the
+# What the VAEs decode in REC (`evaluate.generated_images`); the
 # deterministic models decode their code E(x) under either.
 VAE_RECONSTRUCTIONS = {
     "sampled": ("the VAE and CV-VAE decode a draw z ~ q(z|x), the 2sVAE the "

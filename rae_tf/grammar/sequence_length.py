@@ -78,7 +78,7 @@ def choose(symbols, strings: Sequence[str],
   lengths = symbol_lengths(symbols, strings)
   if not len(lengths):
     raise ValueError("none of the strings can be encoded")
-  length = min(int(math.ceil(np.percentile(lengths, percentile))),
+  length = min(max(1, int(math.ceil(np.percentile(lengths, percentile)))),
                symbols.sequence_length)
   return symbols.with_max_length(length), LengthChoice(
       length=length, percentile=percentile, longest=int(lengths.max()),
