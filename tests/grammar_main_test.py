@@ -47,7 +47,8 @@ RUNS = {
     "expressions_cvae": ("--task=expressions", "--model=cvae",
                          "--max_examples=400", "--width=0.25"),
     "molecules_gvae": ("--task=molecules", "--model=gvae", "--width=0.05",
-                       "--batch_size=40", "--length_percentile=95"),
+                       "--batch_size=40", "--length_percentile=95",
+                       "--curve_samples=10"),
 }
 
 
@@ -105,6 +106,19 @@ def test_the_sequence_length_comes_from_the_data_when_asked(finished_run):
   assert choice["length"] == results["sequence_length"] < 200
   assert 1 <= choice["dropped"] <= 4
   assert results["strings"]["encoded"] == 80 - choice["dropped"]
+
+
+def test_the_learning_curve_records_valid_samples_per_epoch(finished_run):
+  name, workdir, _, results = finished_run
+  curve = results["learning_curve"]
+  if name != "molecules_gvae":
+    assert curve is None  # --curve_samples is 0 by default
+    return
+  assert [point["epoch"] for point in curve] == [1]  # --epochs=1
+  point = curve[0]
+  assert 0.0 <= point["gmm_valid"] <= 1.0
+  assert 0 <= point["gmm_distinct_valid"] <= round(10 * point["gmm_valid"])
+  assert point["loss"] > 0 and point["val_loss"] > 0
 
 
 def test_molecule_runs_report_moses_metrics_of_both_sample_sets(finished_run):

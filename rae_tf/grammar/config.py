@@ -94,6 +94,9 @@ class GrammarConfig:
       the strings' lengths (`sequence_length`), longer strings dropped;
       None keeps the fixed length (277 rules / 120 characters for
       molecules).
+    curve_samples: if > 0, after every epoch decode this many ex-post GMM
+      samples (`learning_curve.ValidShareCurve`) and report their valid
+      share in results.json's "learning_curve".
   """
 
   task: str
@@ -118,6 +121,7 @@ class GrammarConfig:
   test_fraction: float = 0.1
   seed: int = 0
   length_percentile: Optional[float] = None
+  curve_samples: int = 0
 
   @property
   def run_name(self) -> str:
@@ -150,7 +154,7 @@ def _validate(config: GrammarConfig) -> None:
     value = getattr(config, name)
     _check(isinstance(value, int) and value > 0,
            f"{name} must be a positive integer; got {value!r}")
-  for name in ("bo_iterations", "bo_seeds"):
+  for name in ("bo_iterations", "bo_seeds", "curve_samples"):
     value = getattr(config, name)
     _check(isinstance(value, int) and value >= 0,
            f"{name} must be an integer >= 0; got {value!r}")

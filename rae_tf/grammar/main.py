@@ -79,6 +79,10 @@ flags.DEFINE_string("workdir", None,
                     "Run directory. Default: runs/<task>_<model>-<time>.")
 flags.DEFINE_bool("overwrite", False, "Replace a non-empty --workdir.")
 flags.DEFINE_integer("seed", None, "Seed of weights, data, sampling, BO.")
+flags.DEFINE_integer("curve_samples", None,
+                     "If > 0, after every epoch decode this many ex-post GMM "
+                     "samples and record their valid share (results.json "
+                     "learning_curve). Default: 0 (off).")
 flags.DEFINE_float("length_percentile", None,
                    "Sequence length T = this percentile of the strings' "
                    "lengths (rules or characters); longer strings are "
@@ -89,7 +93,7 @@ _OPTIONAL = ("smiles_file", "max_examples", "epochs", "batch_size",
              "learning_rate", "width", "latent_dim", "embedding_weight", "reg",
              "reg_weight", "kl_weight", "gmm_components", "test_fraction",
              "num_samples", "bo_iterations", "bo_batch", "bo_seeds",
-             "bo_train_points", "seed", "length_percentile")
+             "bo_train_points", "seed", "length_percentile", "curve_samples")
 
 
 def config_from_flags() -> config_lib.GrammarConfig:

@@ -51,6 +51,7 @@ from rae_tf import sampler as sampler_lib
 from rae_tf.grammar import bayesopt
 from rae_tf.grammar import config as config_lib
 from rae_tf.grammar import decoding
+from rae_tf.grammar import learning_curve
 from rae_tf.grammar import models
 from rae_tf.grammar import sequence_length
 from rae_tf.grammar import tasks
@@ -231,6 +232,9 @@ def run(config: config_lib.GrammarConfig, workdir: str,
   best = callbacks_lib.BestWeightsCheckpoint(
       os.path.join(workdir, "checkpoints", "best.weights.h5"))
   os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
+  curve = learning_curve.ValidShareCurve(
+      train, symbols, task.is_valid, config.gmm_components,
+      config.curve_samples, config.seed) if config.curve_samples else None
   fit_start = time.perf_counter()
   history = model.fit(
       train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
@@ -239,7 +243,7 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       callbacks=[callbacks_lib.NonFiniteLossGuard(),
                  keras.callbacks.ReduceLROnPlateau(
                      monitor="val_loss", factor=0.5, patience=5, verbose=1),
-                 best])
+                 best, *([curve] if curve else [])])
   fit_seconds = time.perf_counter() - fit_start
   if best.best_epoch is None:
     raise errors.NonFiniteLossError(
@@ -298,6 +302,7 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       "valid": valid,
       "molecule_metrics": sample_metrics,
       "bayesopt": bo,
+      "learning_curve": curve.points if curve else None,
       "fit_seconds": fit_seconds,
       "wall_time_seconds": time.perf_counter() - start,
   }
