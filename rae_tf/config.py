@@ -22,7 +22,7 @@ from rae_tf.presets import REGULARIZER_NAMES
 from rae_tf.presets import STAGE2_CPU_EPOCHS
 from rae_tf.presets import STAGE2_EPOCHS
 from rae_tf.presets import dataset_preset
-from rae_tf.presets import embedding_weight_from_authors
+from rae_tf.weight_conversion import embedding_weight_from_authors
 from rae_tf.presets import paper_details
 
 DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
@@ -212,7 +212,7 @@ class Config:
 
   @property
   def authors_loss_scale(self) -> float:
-    """Authors' loss / ours for this model (`presets.authors_loss_scales`)."""
+    """Authors' loss / ours for this model (`weight_conversion.authors_loss_scales`)."""
     return self.preset.authors_loss_scales.get(self.model, 1.0)
 
   def to_json(self) -> str:

@@ -1,20 +1,9 @@
-"""The paper's per-dataset settings and the conversion of its loss weights.
+"""The paper's per-dataset settings and the authors' per-run details.
 
-No TensorFlow here. The weights are stored as the authors' code has them and
-converted to this library's loss form, used throughout rae_tf
-(`regularizers.py`):
-
-    L = mean_pixels (x - x_hat)^2 + embedding_weight * 1/2 ||z||^2 + reg_weight * L_reg
-
-with every term averaged over the batch. The authors' code uses
-`mean_pixels (x - x_hat)^2 + beta * mean_j z_j^2 + lambda * L_reg`, so the two
-agree when `embedding_weight = 2 * beta / latent_dim` and `reg_weight = lambda`
-(`embedding_weight_from_authors`).
-
-The baselines (vae, cvvae, wae, two_stage_vae; see `BASELINE_WEIGHTS`) use the
-same reconstruction term; `baseline_weights_from_authors` converts the KL / MMD
-weights of the authors' code, whose VAE loss sums the squared error over pixels.
-The user's own images (--dataset=folder / npz) take the settings of the
+No TensorFlow here. The loss weights are stored as the authors' code has
+them; `weight_conversion` turns them into this library's loss form (the
+baselines: vae, cvvae, wae, two_stage_vae, see `BASELINE_WEIGHTS`). The
+user's own images (--dataset=folder / npz) take the settings of the
 closest paper net for their --image_size (`user_preset`).
 """
 
@@ -25,6 +14,8 @@ import functools
 from typing import Mapping, Optional
 
 from rae_tf.errors import ConfigError
+from rae_tf.weight_conversion import authors_loss_scales
+from rae_tf.weight_conversion import baseline_weights_from_authors
 
 REGULARIZER_NAMES = ("none", "l2", "gp", "sn")
 # What --reg=gp penalises (regularizers.GP_FORMS): the paper's Jacobian norm
@@ -69,7 +60,7 @@ class DatasetPreset:
       (this library's form; see `baseline_weights_from_authors`).
     baseline_learning_rates: Adam learning rate per baseline model.
     authors_loss_scales: per model, the factor by which the authors' loss
-      exceeds this library's (`authors_loss_scales`); models not listed: 1.
+      exceeds this library's (`weight_conversion.authors_loss_scales`); models not listed: 1.
     paper_details: per run key (`run_key`; "*" for every model), Config
       values of the authors' runs that only the paper profile (a GPU) takes:
       per-model batch sizes, epochs, widths, the 32x32 nets' 2x - 1 input
@@ -97,63 +88,6 @@ _MNIST_LAMBDA = {"none": 0.0, "l2": 1e-7, "gp": 5e-8, "sn": 0.0}
 # The same on every dataset; the 2-stage VAE's stage 1 is trained as the VAE.
 _BASELINE_LEARNING_RATES = {"vae": 1e-4, "cvvae": 1e-4, "two_stage_vae": 1e-4,
                             "wae": 1e-3}
-
-
-def baseline_weights_from_authors(
-    image_shape: tuple[int, int, int], *, vae_kl: float, cvvae_kl: float,
-    wae_mmd: float, stage2_kl: float,
-    wae_reconstruction_scale: float = 1.0) -> dict[str, dict[str, float]]:
-  """The baselines' weights in this library's loss form.
-
-  This library: mean_{h,w,c} (x - x_hat)^2 + weight * term. The authors' code:
-    VAE, CV-VAE (and 2-stage stage 1): per sample, Keras `mse` (mean over
-      channels) summed over the H x W pixels, + w KL; that is
-      H W [mean_{h,w,c} (x - x_hat)^2 + w / (H W) KL], and Adam is invariant
-      to the factor H W, so kl_weight = w / (H W).
-    WAE: mean_{h,w,c} (x - x_hat)^2 + w MMD, or (CelebA) that mean times
-      `wae_reconstruction_scale`, so mmd_weight = w / scale.
-    2-stage VAE stage 2: mean_j (z'_j - z'_hat_j)^2 + w KL: as given.
-
-  Args:
-    image_shape: (H, W, C).
-    vae_kl: the authors' VAE KL weight w.
-    cvvae_kl: the authors' CV-VAE KL weight.
-    wae_mmd: the authors' WAE MMD weight.
-    stage2_kl: the authors' second-stage KL weight.
-    wae_reconstruction_scale: the factor of the authors' WAE reconstruction
-      term over the per-pixel mean.
-
-  Returns:
-    Model name -> {Config field: weight}.
-  """
-  pixels = image_shape[0] * image_shape[1]
-  return {"vae": {"kl_weight": vae_kl / pixels},
-          "cvvae": {"kl_weight": cvvae_kl / pixels},
-          "wae": {"mmd_weight": wae_mmd / wae_reconstruction_scale},
-          "two_stage_vae": {"kl_weight": vae_kl / pixels,
-                            "stage2_kl_weight": stage2_kl}}
-
-
-def authors_loss_scales(
-    image_shape: tuple[int, int, int],
-    wae_reconstruction_scale: float = 1.0) -> dict[str, float]:
-  """Per model, the authors' loss divided by this library's (see above).
-
-  The VAE family's authors' loss is H W times ours, the WAE's
-  `wae_reconstruction_scale` times; the RAE family's is ours. Thresholds
-  the authors set in their units (Keras' ReduceLROnPlateau min_delta) are
-  divided by this factor to act on our losses as on theirs.
-
-  Args:
-    image_shape: (H, W, C).
-    wae_reconstruction_scale: as in `baseline_weights_from_authors`.
-
-  Returns:
-    Model name -> factor; models not listed have factor 1.
-  """
-  pixels = float(image_shape[0] * image_shape[1])
-  return {"vae": pixels, "cvvae": pixels, "two_stage_vae": pixels,
-          "wae": float(wae_reconstruction_scale)}
 
 
 # VAE KL, WAE MMD, 2-stage KL: PAPER.md, except CelebA's VAE KL, which the
@@ -319,21 +253,6 @@ def dataset_preset(dataset: str, image_size: Optional[int] = None,
     raise ConfigError(
         f"--channels must be 1 (grey) or 3 (RGB); got {channels!r}")
   return user_preset(image_size, channels)
-
-
-def embedding_weight_from_authors(beta: float, latent_dim: int) -> float:
-  """Converts the authors' `beta * mean_j z_j^2` weight to `w * 1/2 ||z||^2`.
-
-  beta * (1/d) sum_j z_j^2 == w * 1/2 sum_j z_j^2  <=>  w = 2 beta / d.
-
-  Args:
-    beta: the authors' latent weight.
-    latent_dim: d.
-
-  Returns:
-    The embedding weight of this library's loss.
-  """
-  return 2.0 * beta / latent_dim
 
 
 def run_key(model: str, reg: str) -> str:

@@ -6,13 +6,14 @@ import pytest
 
 from rae_tf import config as config_lib
 from rae_tf import presets
+from rae_tf import weight_conversion
 from rae_tf.errors import ConfigError
 
 
 def test_embedding_weight_conversion_worked_by_hand():
   # beta * mean_j z_j^2 == w * 1/2 sum_j z_j^2 with w = 2 beta / d:
   # MNIST RAE-L2, beta = 1e-4, d = 16 -> w = 2e-4 / 16 = 1.25e-5.
-  assert presets.embedding_weight_from_authors(1e-4, 16) == pytest.approx(
+  assert weight_conversion.embedding_weight_from_authors(1e-4, 16) == pytest.approx(
       1.25e-5)
 
 

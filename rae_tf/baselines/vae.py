@@ -8,7 +8,7 @@ and the prior N(0, I), and train on
 
 with the per-pixel mean squared error as reconstruction term, as every model
 of this library. (The authors' VAE sums the squared error over the pixels;
-`presets.baseline_weights_from_authors` divides their KL weights by H * W.)
+`weight_conversion.baseline_weights_from_authors` divides their KL weights by H * W.)
 They differ in sigma:
   vae    log sigma(x) = 5 tanh(Dense(features)), a second head on the
          encoder's flattened conv features (the authors' bound);

@@ -10,7 +10,7 @@ prior samples:
 with the inverse multiquadric kernel summed over the widths
 C = 2 d {0.1, 0.2, 0.5, 1, 2, 5, 10} (`prior.mmd_inverse_multiquadric`)
 and the per-pixel mean squared error as reconstruction term (the authors'
-form on MNIST and CIFAR-10; `config.baseline_weights_from_authors` converts
+form on MNIST and CIFAR-10; `weight_conversion.baseline_weights_from_authors` converts
 their CelebA weight). The "gaussian" ex-post density (the paper's N column)
 is the prior N(0, I). The authors' CelebA WAE also adds noise clipped to
 +-0.01 to the encoder's input, which this one does not.
