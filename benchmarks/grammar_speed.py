@@ -71,10 +71,17 @@ def main() -> None:
   parser.add_argument("--examples", type=int, default=2000)
   parser.add_argument("--epochs", type=int, default=3)
   parser.add_argument("--batch_size", type=int, default=100)
+  parser.add_argument("--widths", default="0.25,0.5",
+                      help="comma-separated width multipliers")
+  parser.add_argument("--jit_compile", default="false,true",
+                      help="comma-separated jit_compile values to try")
   args = parser.parse_args()
+  widths = [float(w) for w in args.widths.split(",")]
+  jits = [value.strip().lower() == "true"
+          for value in args.jit_compile.split(",")]
   print("| width | GRU units | T | jit_compile | precision | molecules/s |")
   print("|---|---|---|---|---|---|")
-  for width in (0.25, 0.5):
+  for width in widths:
     config = config_lib.make_config(
         "molecules", args.model, "cpu", width=width,
         max_examples=args.examples, batch_size=args.batch_size)
@@ -82,7 +89,7 @@ def main() -> None:
     fixed = tasks.SYMBOLS[models.MODELS[args.model].symbols]("molecules")
     shorter, _ = sequence_length.choose(fixed, strings, 99)
     for symbols, jit, precision in itertools.product(
-        (fixed, shorter), (False, True), ("float32", "mixed_bfloat16")):
+        (fixed, shorter), jits, ("float32", "mixed_bfloat16")):
       speed = molecules_per_second(config, symbols, strings, jit, precision,
                                    args.epochs)
       print(f"| {width:g} | {round(501 * width)} | "

@@ -208,8 +208,8 @@ def run(config: config_lib.GrammarConfig, workdir: str,
           f"can be encoded for --model={config.model}; give other strings"
       ) from None
     logging.info(
-        "sequence length %d: the %g-th percentile of %d strings' lengths "
-        "(longest %d); %d longer strings are dropped", length_choice.length,
+        "sequence length %d: percentile %g of %d strings' lengths (longest "
+        "%d); %d longer strings are dropped", length_choice.length,
         length_choice.percentile, length_choice.measured,
         length_choice.longest, length_choice.dropped)
   sequences, kept = symbols.one_hot(raw)
