@@ -181,6 +181,17 @@ def test_fit_code_sampler_uses_the_configured_second_stage(trained_pair):
   assert [layer.units for layer in dense] == [1024, 1024, 16]
 
 
+def assert_serves(outputs, expected_codes, decoder, tolerance):
+  """A signature's "codes" are `expected_codes` and its "images" their
+  decoding, both within `tolerance` (relative and absolute)."""
+  np.testing.assert_allclose(outputs["codes"].numpy(), expected_codes,
+                             rtol=tolerance, atol=tolerance)
+  np.testing.assert_allclose(
+      outputs["images"].numpy(),
+      decoder(expected_codes, training=False).numpy(), rtol=tolerance,
+      atol=tolerance)
+
+
 def test_exported_sample_signature_runs_both_stages(trained_pair, tmp_path):
   model, code_sampler = trained_pair
   version_dir = export.export_model(
@@ -191,13 +202,8 @@ def test_exported_sample_signature_runs_both_stages(trained_pair, tmp_path):
   loaded = tf.saved_model.load(version_dir)
   outputs = loaded.signatures["sample"](num_samples=tf.constant(4),
                                         seed=tf.constant(5, tf.int64))
-  expected_codes = code_sampler.sample(4, 5).numpy()
-  np.testing.assert_allclose(outputs["codes"].numpy(), expected_codes,
-                             rtol=1e-5, atol=1e-5)
-  np.testing.assert_allclose(
-      outputs["images"].numpy(),
-      model.decoder(expected_codes, training=False).numpy(), rtol=1e-5,
-      atol=1e-5)
+  assert_serves(outputs, code_sampler.sample(4, 5).numpy(), model.decoder,
+                tolerance=1e-5)
   # The de-standardisation travels with the SavedModel's variables.
   saved = {v.name.split(":")[0].split("/")[-1]: v.numpy()
            for v in loaded.variables}
@@ -208,10 +214,6 @@ def test_exported_sample_signature_runs_both_stages(trained_pair, tmp_path):
       np.float32)
   outputs = loaded.signatures["reconstruct_sampled"](
       images=tf.constant(images), seed=tf.constant(9, tf.int64))
-  expected_codes = code_sampler.round_trip(model.encode(images), 9).numpy()
-  np.testing.assert_allclose(outputs["codes"].numpy(), expected_codes,
-                             rtol=1e-4, atol=1e-4)
-  np.testing.assert_allclose(
-      outputs["images"].numpy(),
-      model.decoder(expected_codes, training=False).numpy(), rtol=1e-4,
-      atol=1e-4)
+  assert_serves(outputs, code_sampler.round_trip(model.encode(images),
+                                                9).numpy(),
+                model.decoder, tolerance=1e-4)
