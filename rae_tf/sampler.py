@@ -186,6 +186,13 @@ def sample_mixture(log_weights: tf.Tensor, means: tf.Tensor,
   return chosen_means + tf.linalg.matvec(chosen_scales, noise)
 
 
+def stateless_seed(seed) -> tf.Tensor:
+  """The (2,) int64 key [seed, seed + 1] of tf.random.stateless_* ops for an
+  integer `seed` (a scalar or the first entry of a tensor)."""
+  seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
+  return tf.concat([seed, seed + 1], axis=0)
+
+
 @keras.saving.register_keras_serializable(package="rae_tf")
 class MixtureSampler(keras.layers.Layer):
   """Holds a GaussianMixture as (non-trainable) weights; samples codes.
@@ -229,10 +236,8 @@ class MixtureSampler(keras.layers.Layer):
     Returns:
       (n, d) float32 codes.
     """
-    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
     return sample_mixture(self.log_weights, self.means, self.scale_tril,
-                          tf.cast(num_samples, tf.int32),
-                          tf.concat([seed, seed + 1], axis=0))
+                          tf.cast(num_samples, tf.int32), stateless_seed(seed))
 
   def get_config(self):
     return {**super().get_config(), "num_components": self.num_components,

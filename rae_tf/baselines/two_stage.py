@@ -133,9 +133,8 @@ class SecondStageSampler(keras.layers.Layer):
     # float32 whatever the dtype policy, as the noise.
     mean = tf.cast(posterior["mean"], tf.float32)
     log_scale = tf.cast(posterior["log_scale"], tf.float32)
-    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
     noise = tf.random.stateless_normal(
-        tf.shape(mean), seed=tf.concat([seed, seed + 1], axis=0))
+        tf.shape(mean), seed=sampler_lib.stateless_seed(seed))
     noise_codes = mean + tf.exp(log_scale) * noise
     return self.destandardise(self.decoder(noise_codes, training=False))
 
@@ -149,10 +148,9 @@ class SecondStageSampler(keras.layers.Layer):
     Returns:
       (n, d) float32 stage-1 codes.
     """
-    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
     noise = tf.random.stateless_normal(
         tf.stack([tf.cast(num_samples, tf.int32), self.noise_dim]),
-        seed=tf.concat([seed, seed + 1], axis=0))  # (n, d_u), u ~ N(0, I)
+        seed=sampler_lib.stateless_seed(seed))  # (n, d_u), u ~ N(0, I)
     return self.destandardise(self.decoder(noise, training=False))
 
   def get_config(self):

@@ -137,9 +137,8 @@ class VariationalAutoencoder(models.Autoencoder):
     del code_sampler
     mean, log_variance = self.posterior(images, training=False)
     mean = tf.cast(mean, tf.float32)
-    seed = tf.cast(tf.reshape(seed, [-1])[:1], tf.int64)
     noise = tf.random.stateless_normal(
-        tf.shape(mean), seed=tf.concat([seed, seed + 1], axis=0),
+        tf.shape(mean), seed=sampler_lib.stateless_seed(seed),
         stddev=self.NOISE_STDDEV)
     return mean + tf.exp(0.5 * tf.cast(log_variance, tf.float32)) * noise
 
