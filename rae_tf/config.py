@@ -1,22 +1,20 @@
 """Run configuration: a frozen, validated dataclass and `make_config`.
 
 No TensorFlow here: this module turns flag values and the paper's presets
-(`presets.py`) into a `Config`.
+(`presets.py`) into a `Config`, whose fields `config_validation.py` checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from typing import Optional
 
+from rae_tf import config_validation
 from rae_tf.errors import ConfigError
 from rae_tf.presets import BASELINE_WEIGHT_NAMES
 from rae_tf.presets import BASELINE_WEIGHTS
 from rae_tf.presets import DatasetPreset
-from rae_tf.presets import GP_FORMS
-from rae_tf.presets import SN_FORMS
 from rae_tf.presets import RAE_WEIGHT_NAMES
 from rae_tf.presets import REGULARIZER_NAMES
 from rae_tf.presets import STAGE2_CPU_EPOCHS
@@ -25,14 +23,9 @@ from rae_tf.presets import dataset_preset
 from rae_tf.weight_conversion import embedding_weight_from_authors
 from rae_tf.presets import paper_details
 
-DISTRIBUTE_NAMES = ("none", "mirrored", "multi_worker")  # distribute.STRATEGIES
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Largest `num_samples` one request to the exported `sample` signature may
-# ask for (--max_samples_per_request); num_samples is int32: <= MAX_INT32.
+# ask for (--max_samples_per_request); at most config_validation.MAX_INT32.
 DEFAULT_MAX_SAMPLES_PER_REQUEST = 10_000
-MAX_INT32 = 2**31 - 1
-# --model values: the RAE family and the baselines (models.MODELS, tested).
-MODEL_NAMES = ("rae", "ae", *BASELINE_WEIGHTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,62 +123,7 @@ class Config:
   input_noise_stddev: float = 0.0
 
   def __post_init__(self):
-    dataset_preset(self.dataset, self.image_size, self.channels)  # validates
-    for name in ("validation_fraction", "test_fraction"):
-      value = getattr(self, name)
-      if not 0 < value < 1:  # also rejects NaN
-        raise ConfigError(f"{name} must be in (0, 1); got {value!r}")
-    if self.validation_fraction + self.test_fraction >= 1:
-      raise ConfigError(
-          "validation_fraction + test_fraction must be < 1 (the rest is "
-          f"trained on); got {self.validation_fraction!r} + "
-          f"{self.test_fraction!r}")
-    if self.distribute not in DISTRIBUTE_NAMES:
-      raise ConfigError(f"distribute must be one of {list(DISTRIBUTE_NAMES)}; "
-                        f"got {self.distribute!r}")
-    if self.precision not in PRECISIONS:
-      raise ConfigError(f"precision must be one of {list(PRECISIONS)}; "
-                        f"got {self.precision!r}")
-    if self.model not in MODEL_NAMES:
-      raise ConfigError(
-          f"model must be one of {list(MODEL_NAMES)}; got {self.model!r}")
-    if self.reg not in REGULARIZER_NAMES:
-      raise ConfigError(
-          f"reg must be one of {list(REGULARIZER_NAMES)}; got {self.reg!r}")
-    for name, choices in (("gp_form", GP_FORMS), ("sn_form", SN_FORMS)):
-      if getattr(self, name) not in choices:
-        raise ConfigError(f"{name} must be one of {list(choices)}; got "
-                          f"{getattr(self, name)!r}")
-    for name in ("latent_dim", "epochs", "batch_size", "gmm_components",
-                 "lr_patience", "stage2_epochs"):
-      value = getattr(self, name)
-      if not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-    for name in ("embedding_weight", "reg_weight", *BASELINE_WEIGHT_NAMES):
-      value = getattr(self, name)
-      if not 0 <= value < math.inf:  # also rejects NaN
-        raise ConfigError(f"{name} must be finite and >= 0; got {value!r}")
-    for name in ("learning_rate", "stage2_learning_rate", "constant_sigma"):
-      value = getattr(self, name)
-      if not 0 < value < math.inf:  # also rejects NaN
-        raise ConfigError(f"{name} must be > 0 and finite; got {value!r}")
-    if (isinstance(self.max_samples_per_request, bool) or
-        not isinstance(self.max_samples_per_request, int) or
-        not 1 <= self.max_samples_per_request <= MAX_INT32):
-      raise ConfigError(
-          "max_samples_per_request must be a positive integer <= "
-          f"{MAX_INT32} (num_samples is int32); got "
-          f"{self.max_samples_per_request!r}")
-    if not 0 <= self.input_noise_stddev < math.inf or (
-        self.input_noise_stddev and self.model != "wae"):
-      raise ConfigError("input_noise_stddev must be finite, >= 0, and 0 for "
-                        f"--model={self.model} (a WAE option); got "
-                        f"{self.input_noise_stddev!r}")
-    if not 0 < self.width <= 8:
-      raise ConfigError(f"width must be in (0, 8]; got {self.width!r}")
-    if self.max_train_examples is not None and self.max_train_examples < 1:
-      raise ConfigError("max_train_examples must be a positive integer or "
-                       f"None; got {self.max_train_examples!r}")
+    config_validation.validate(self)
 
   @property
   def run_name(self) -> str:

@@ -40,6 +40,7 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
 from rae_tf import config as config_lib
+from rae_tf import config_validation
 from rae_tf import files
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
@@ -130,10 +131,10 @@ def export_model(
   """
   if (isinstance(max_samples_per_request, bool) or
       not isinstance(max_samples_per_request, (int, np.integer)) or
-      not 1 <= max_samples_per_request <= config_lib.MAX_INT32):
+      not 1 <= max_samples_per_request <= config_validation.MAX_INT32):
     raise ValueError(
         "max_samples_per_request must be a positive integer <= "
-        f"{config_lib.MAX_INT32} (num_samples is int32); got "
+        f"{config_validation.MAX_INT32} (num_samples is int32); got "
         f"{max_samples_per_request!r}")
   max_samples_per_request = int(max_samples_per_request)
   image_spec = tf.TensorSpec((None, *image_shape), tf.float32, name="images")

@@ -20,12 +20,13 @@ from absl import flags
 from absl import logging
 
 from rae_tf import config as config_lib
+from rae_tf import config_validation
 from rae_tf import presets
 from rae_tf import cli
 from rae_tf import errors
 
 # must match models.MODELS (tested)
-_MODEL_NAMES = config_lib.MODEL_NAMES
+_MODEL_NAMES = config_validation.MODEL_NAMES
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "rae", _MODEL_NAMES,
@@ -103,11 +104,11 @@ flags.DEFINE_integer("lr_patience", 5,
                      "Epochs without validation gain before halving the LR.")
 flags.DEFINE_integer("max_train_examples", None,
                      "Train on the first N training images only.")
-flags.DEFINE_enum("distribute", "none", config_lib.DISTRIBUTE_NAMES,
+flags.DEFINE_enum("distribute", "none", config_validation.DISTRIBUTE_NAMES,
                   "tf.distribute: none, mirrored (all local GPUs), "
                   "multi_worker (machines listed in TF_CONFIG; worker 0 "
                   "writes the outputs).")
-flags.DEFINE_enum("precision", "float32", config_lib.PRECISIONS,
+flags.DEFINE_enum("precision", "float32", config_validation.PRECISIONS,
                   "Keras dtype policy; mixed_bfloat16 trains 1.5x faster on "
                   "CPUs with AVX512-BF16 (and on recent GPUs).")
 flags.DEFINE_bool("deterministic", False,

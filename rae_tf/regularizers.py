@@ -4,7 +4,8 @@
 
 Reductions used by every term below: per-sample value first, then the mean
 over the batch. The reconstruction term is the per-pixel mean squared error
-(the authors' code form, `config.py` explains the weight conversion).
+(the authors' code form, `weight_conversion.py` explains the weight
+conversion).
 
 Decoder regularisers (`REGULARIZERS`, keyed by the `--reg` flag):
   none  no term (plain RAE; with a zero latent weight, a plain AE);

@@ -32,3 +32,14 @@ def read_weights():
     return arrays
 
   return read
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  """A small RAE-SN and GMM exported once per module (tests/export_toy.py).
+
+  Returns:
+    (model, gmm, version dir).
+  """
+  import export_toy  # pylint: disable=g-import-not-at-top
+  return export_toy.export_small_model(str(tmp_path_factory.mktemp("export")))

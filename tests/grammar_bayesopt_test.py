@@ -1,9 +1,10 @@
-"""Bayesian optimisation: EI by hand, and it improves a known toy objective."""
+"""Bayesian optimisation: EI by hand, a known toy objective, BO summaries."""
 
 import numpy as np
 import pytest
 
 from rae_tf.grammar import bayesopt
+from rae_tf.grammar import tasks
 
 
 def test_expected_improvement_by_hand():
@@ -70,3 +71,17 @@ def test_too_few_valid_starting_points_are_refused():
   with pytest.raises(ValueError, match="at least 2 valid starting points"):
     bayesopt.optimise(bowl, np.zeros((3, 2)), np.array([1.0, np.nan, np.nan]),
                       iterations=1, batch_size=1, seed=0)
+
+
+def test_summary_of_proposals_by_hand():
+  # Molecules: higher is better, the objective is minus the score.
+  task = tasks.TASKS["molecules"]
+  strings = ["CCO", None, "CCO", "c1ccccc1", "CCN", "C1CC"]
+  values = np.array([-1.0, np.nan, -1.0, -3.0, -2.0, np.nan])
+  summary = bayesopt.summarise_proposals(strings, values, task)
+  assert summary["proposals"] == 6
+  assert summary["valid_share"] == pytest.approx(4 / 6)
+  assert summary["average_score"] == pytest.approx((1 + 1 + 3 + 2) / 4)
+  assert summary["top3"] == [{"string": "c1ccccc1", "score": 3.0},
+                             {"string": "CCN", "score": 2.0},
+                             {"string": "CCO", "score": 1.0}]

@@ -1,9 +1,8 @@
-"""Pieces of the GrammarRAE run: split, BO summaries, tasks' objectives."""
+"""Pieces of the GrammarRAE run: split, tasks' objectives."""
 
 import math
 
 import numpy as np
-import pytest
 
 from rae_tf.grammar import scores
 from rae_tf.grammar import tasks
@@ -34,17 +33,3 @@ def test_molecule_objective_is_minus_the_score_and_invalid_is_nan():
   assert task.objective("CCO") == -scores.molecule_score("CCO")
   assert math.isnan(task.objective("C1CC")) and math.isnan(task.objective(None))
   assert task.is_valid("CCO") and not task.is_valid("C1CC")
-
-
-def test_summary_of_proposals_by_hand():
-  # Molecules: higher is better, the objective is minus the score.
-  task = tasks.TASKS["molecules"]
-  strings = ["CCO", None, "CCO", "c1ccccc1", "CCN", "C1CC"]
-  values = np.array([-1.0, np.nan, -1.0, -3.0, -2.0, np.nan])
-  summary = train.summarise_proposals(strings, values, task)
-  assert summary["proposals"] == 6
-  assert summary["valid_share"] == pytest.approx(4 / 6)
-  assert summary["average_score"] == pytest.approx((1 + 1 + 3 + 2) / 4)
-  assert summary["top3"] == [{"string": "c1ccccc1", "score": 3.0},
-                             {"string": "CCN", "score": 2.0},
-                             {"string": "CCO", "score": 1.0}]

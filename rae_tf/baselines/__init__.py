@@ -4,4 +4,5 @@
   vae         VAE and constant-variance VAE
   wae         WAE-MMD
   two_stage   the two-stage VAE (Dai & Wipf)
+  second_stage  its second stage: the VAE on the codes, trained and sampled
 """

@@ -103,76 +103,6 @@ def valid_share(strings: list, task: tasks.Task) -> float:
   return float(np.mean([task.is_valid(s) for s in strings]))
 
 
-def _natural(task: tasks.Task, values: np.ndarray) -> np.ndarray:
-  """Objective values (minimised) to the task's scores, and back."""
-  return -values if task.higher_is_better else values
-
-
-def summarise_proposals(strings: list, values: np.ndarray,
-                        task: tasks.Task) -> dict:
-  """Valid share, average score and top-3 distinct strings of BO proposals.
-
-  Args:
-    strings: decoded strings (None if unfinished).
-    values: their objective values (NaN if invalid).
-    task: for validity and the score's direction.
-  """
-  valid = [i for i, s in enumerate(strings) if task.is_valid(s)]
-  scores = _natural(task, np.asarray(values, np.float64))
-  best = {}
-  for i in sorted(valid, key=lambda i: values[i]):
-    best.setdefault(strings[i], float(scores[i]))
-  return {
-      "proposals": len(strings),
-      "valid_share": len(valid) / max(len(strings), 1),
-      "average_score": (float(np.mean(scores[valid])) if valid else None),
-      "top3": [{"string": s, "score": v} for s, v in list(best.items())[:3]],
-  }
-
-
-def run_bayesopt(model: keras.Model, symbols, task: tasks.Task,
-                 config: config_lib.GrammarConfig, strings: list,
-                 codes: np.ndarray, workdir: str) -> dict:
-  """BO from a subsample of training codes, `config.bo_seeds` times.
-
-  Writes bayesopt.json (every proposal) and returns the summaries.
-  """
-  rng = np.random.default_rng(config.seed)
-  chosen = rng.choice(len(strings), min(config.bo_train_points, len(strings)),
-                      replace=False)
-  start_values = np.array([task.objective(strings[i]) for i in chosen])
-
-  def evaluate(batch_codes):
-    _, decoded = decoding.decode_codes(model.decoder, batch_codes, symbols)
-    return np.array([task.objective(s) for s in decoded]), decoded
-
-  proposals, per_seed = [], []
-  for offset in range(config.bo_seeds):
-    seed = config.seed + offset
-    batches = bayesopt.optimise(
-        evaluate, codes[chosen], start_values, config.bo_iterations,
-        config.bo_batch, seed=seed, max_points=config.bo_train_points)
-    seed_strings = [s for b in batches for s in b.labels]
-    seed_values = np.concatenate([b.values for b in batches])
-    per_seed.append({"seed": seed, **summarise_proposals(
-        seed_strings, seed_values, task)})
-    for iteration, batch in enumerate(batches):
-      for string, value in zip(batch.labels, batch.values):
-        proposals.append({
-            "seed": seed, "iteration": iteration + 1, "string": string,
-            "score": (None if not np.isfinite(value)
-                      else float(_natural(task, value)))})
-  files.atomic_write_text(os.path.join(workdir, "bayesopt.json"),
-                          json.dumps(proposals, indent=1))
-  pooled_values = _natural(task, np.array(
-      [np.nan if p["score"] is None else p["score"] for p in proposals]))
-  return {"seeds": per_seed,
-          "pooled": summarise_proposals([p["string"] for p in proposals],
-                                        pooled_values, task),
-          "start_points": len(chosen),
-          "start_best_score": float(_natural(task, np.nanmin(start_values)))}
-
-
 def _write_samples(path: str, strings: list) -> None:
   files.atomic_write_text(path, "".join(
       f"{_INVALID if s is None else s}\n" for s in strings[:_SAMPLES_WRITTEN]))
@@ -281,8 +211,8 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       _batches(test, config.batch_size), verbose=0, return_dict=True).items()}
   bo = None
   if config.bo_iterations:
-    bo = run_bayesopt(model, symbols, task, config, train_strings, codes,
-                      workdir)
+    bo = bayesopt.run_bayesopt(model, symbols, task, config, train_strings,
+                               codes, workdir)
 
   results = {
       "run_name": config.run_name,
