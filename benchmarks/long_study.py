@@ -15,9 +15,8 @@ Interp. (FID, KID) against the test split (N_ref = 500). REC and Interp.
 reconstruct and interpolate the validation images (N = 500), never a
 reference image; real validation images give the floor of every column.
 
-Time on 2 CPU cores, estimated from smoke runs on a shared CPU (18 s per
-width-0.25 epoch, ~11 Inception images/s): ~30 min of training per model,
-~3.5 min per checkpoint evaluation, about 2.7 h in all; less on an idle CPU.
+Time on the 2-core AMD EPYC, measured: 11-13 min of training per model,
+about 45 s per checkpoint evaluation, 62 min in all (the README's table).
 
 Writes to --out_dir (default runs/long_study): <model>/epoch-NNN.weights.h5
 (weights and Adam state), <model>/history.json (per-epoch losses, training
@@ -58,9 +57,10 @@ from rae_tf import files  # pylint: disable=wrong-import-position
 from rae_tf.evaluation import fid  # pylint: disable=wrong-import-position
 from rae_tf.evaluation import kid  # pylint: disable=wrong-import-position
 from rae_tf import models  # pylint: disable=wrong-import-position
-from rae_tf.evaluation import paper  # pylint: disable=wrong-import-position
 from rae_tf import sampler as sampler_lib  # pylint: disable=wrong-import-position
 from rae_tf import train  # pylint: disable=wrong-import-position
+
+import long_study_markdown  # pylint: disable=wrong-import-position
 
 DATASET = "mnist"  # the embedded 5,000 digits
 # Key -> (display name, --model, --reg). No two-stage VAE: its N column is
@@ -235,52 +235,6 @@ def evaluate_checkpoint(config, weights_path: str, train_images,
   return evaluation
 
 
-def markdown(study: dict) -> str:
-  """study.md: model x epoch scores, the N column by epoch, the floor."""
-  epochs, cols = study["eval_epochs"], evaluate.COLUMNS
-  lines = [
-      f"**{study['dataset']} ({study['source']}; {study['train_images']} "
-      f"training images), width {study['width']:g}, batch 100, "
-      f"{study['epochs']} epochs, seed {study['seed']}; FID of N="
-      f"{study['num_samples']} images per column (REC and Interp. from "
-      f"validation images) vs N_ref={study['num_reference']} test images**",
-      "", "| model | epoch | MSE (validation) | " + " | ".join(cols)
-      + " | KID ×10³: " + " / ".join(cols) + " |", "|" + "---|" * 8]
-  for result in study["models"].values():
-    for epoch in epochs:
-      scores = result["evaluations"][str(epoch)]
-      columns = [scores["columns"][c] for c in cols]
-      kids = " / ".join(f"{c['kid_mean'] * kid.REPORTED_SCALE:.2f} ± "
-                        f"{c['kid_std'] * kid.REPORTED_SCALE:.2f}"
-                        for c in columns)
-      lines.append(
-          f"| {result['name']} | {epoch} | {scores['reconstruction_mse']:.5f}"
-          " | " + " | ".join(f"{c['fid']['value']:.2f}" for c in columns)
-          + f" | {kids} |")
-  lines += ["", "N column (FID) by epoch; the paper's after 100 epochs on "
-            "60,000 digits at width 1, N=10,000:", "",
-            "| model | " + " | ".join(f"epoch {e}" for e in epochs)
-            + " | paper | training wall time |",
-            "|" + "---|" * (len(epochs) + 3)]
-  for key, result in study["models"].items():
-    paper_row = paper.TABLE_1[DATASET].get(key)
-    fids = [result["evaluations"][str(e)]["columns"]["N"]["fid"]["value"]
-            for e in epochs]
-    lines.append(
-        f"| {result['name']} | " + " | ".join(f"{v:.2f}" for v in fids)
-        + f" | {paper_row[1] if paper_row else '–'} | "
-        f"{result['training_wall_time_seconds']:.0f} s |")
-  floor = study["floor"]
-  lines += ["", "Real validation images against the same reference: "
-            f"{fid.FidResult(**floor['fid'])}, "
-            f"{kid.format_kid(floor['kid_mean'], floor['kid_std'])}: the "
-            "floor of every column at this N."]
-  if study["num_samples"] == study["num_reference"]:
-    lines.append("KID's ± is 0 here: with N = N_ref every subset of "
-                 "`kid.kernel_inception_distance` is the whole set.")
-  return "\n".join(lines + ["", f"Command: `{study['command']}`"]) + "\n"
-
-
 def run_study(eval_epochs: list[int]) -> str:
   """Trains, evaluates and writes study.json / study.md; returns the table."""
   start = time.perf_counter()
@@ -329,7 +283,7 @@ def run_study(eval_epochs: list[int]) -> str:
         "history": history["epochs"], "evaluations": evaluations}
     # Rewritten after every model, so a long run shows its first rows early.
     study["wall_time_seconds_this_invocation"] = time.perf_counter() - start
-    table = markdown(study)
+    table = long_study_markdown.markdown(study)
     files.atomic_write_text(os.path.join(FLAGS.out_dir, "study.json"),
                             json.dumps(study, indent=2, sort_keys=True))
     files.atomic_write_text(os.path.join(FLAGS.out_dir, "study.md"), table)
