@@ -57,7 +57,6 @@ from rae_tf import files  # pylint: disable=wrong-import-position
 from rae_tf.evaluation import fid  # pylint: disable=wrong-import-position
 from rae_tf.evaluation import kid  # pylint: disable=wrong-import-position
 from rae_tf import models  # pylint: disable=wrong-import-position
-from rae_tf import sampler as sampler_lib  # pylint: disable=wrong-import-position
 from rae_tf import train  # pylint: disable=wrong-import-position
 
 import long_study_markdown  # pylint: disable=wrong-import-position
@@ -174,11 +173,6 @@ def train_or_reuse(config, model_dir: str, eval_epochs: list[int]) -> dict:
   return record
 
 
-def _code_sampler(mixture) -> evaluate.CodeSampler:
-  layer = sampler_lib.MixtureSampler.from_mixture(mixture)
-  return lambda num, seed: layer.sample(num, seed).numpy()  # (num, d)
-
-
 def evaluate_checkpoint(config, weights_path: str, train_images,
                         held_out: np.ndarray, reference_features: np.ndarray,
                         extractor: features.FeatureExtractor) -> dict:
@@ -211,7 +205,7 @@ def evaluate_checkpoint(config, weights_path: str, train_images,
       encode=lambda x: model.encode(x, training=False).numpy(),
       decode=lambda z: np.asarray(model.decoder(z, training=False),
                                   np.float32),
-      samplers={column: _code_sampler(densities[name])
+      samplers={column: evaluate.mixture_sampler(densities[name])
                 for column, name in (("N", "gaussian"), ("GMM", "gmm"))},
       # The VAE's REC decodes posterior draws, as Table 1 by default.
       reconstruct_sampled=(lambda x, seed: np.asarray(model.decoder(

@@ -6,7 +6,6 @@ is particular to the VAEs in vae_test.py and to the 2-stage VAE in
 two_stage_test.py and second_stage_test.py.
 """
 
-import keras
 import numpy as np
 import pytest
 
@@ -18,23 +17,10 @@ from rae_tf.baselines import two_stage
 from rae_tf.baselines import vae
 from rae_tf.baselines import wae
 from rae_tf.errors import ConfigError
-from rae_tf.readers import mnist
+
+from baseline_toy import small_model  # pylint: disable=wrong-import-order
 
 BASELINES = ("vae", "cvvae", "wae", "two_stage_vae")
-
-
-@pytest.fixture(scope="module")
-def digits():
-  """16 real MNIST digits, padded to (16, 32, 32, 1) in [0, 1]."""
-  images = mnist.read_embedded().train[:16].astype(np.float32) / 255.0
-  return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
-
-
-def small_model(model, width=0.0625, learning_rate=1e-3, **overrides):
-  config = config_lib.make_config("mnist", model, width=width, **overrides)
-  built = models.build_model(config)
-  built.compile(optimizer=keras.optimizers.Adam(learning_rate))
-  return built
 
 
 def snapshot(model):

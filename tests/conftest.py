@@ -19,6 +19,15 @@ def seeded():
   keras.utils.set_random_seed(0)
 
 
+@pytest.fixture(scope="module")
+def digits():
+  """16 real MNIST digits, padded to (16, 32, 32, 1) in [0, 1]."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from rae_tf.readers import mnist  # pylint: disable=g-import-not-at-top
+  images = mnist.read_embedded().train[:16].astype(np.float32) / 255.0
+  return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+
+
 @pytest.fixture
 def read_weights():
   """Returns a reader: `.weights.h5` path -> {dataset path: array}."""

@@ -13,14 +13,6 @@ from rae_tf import networks
 from rae_tf import regularizers
 from rae_tf import sampler
 from rae_tf import spectral_norm
-from rae_tf.readers import mnist
-
-
-@pytest.fixture(scope="module")
-def digits():
-  """16 real MNIST digits, padded to (16, 32, 32, 1) in [0, 1]."""
-  images = mnist.read_embedded().train[:16].astype(np.float32) / 255.0
-  return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
 
 
 def small_model(reg, model="rae", width=0.0625, **overrides):

@@ -11,24 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rae_tf import config as config_lib
-from rae_tf import models
 from rae_tf.baselines import vae
-from rae_tf.readers import mnist
 
-
-@pytest.fixture(scope="module")
-def digits():
-  """16 real MNIST digits, padded to (16, 32, 32, 1) in [0, 1]."""
-  images = mnist.read_embedded().train[:16].astype(np.float32) / 255.0
-  return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
-
-
-def small_model(model, width=0.0625, learning_rate=1e-3, **overrides):
-  config = config_lib.make_config("mnist", model, width=width, **overrides)
-  built = models.build_model(config)
-  built.compile(optimizer=keras.optimizers.Adam(learning_rate))
-  return built
+from baseline_toy import small_model  # pylint: disable=wrong-import-order
 
 
 @pytest.mark.parametrize("name", ["vae", "two_stage_vae"])

@@ -88,9 +88,9 @@ def _batched(function, inputs: np.ndarray) -> np.ndarray:
                          for i in range(0, len(inputs), _BATCH)])
 
 
-def _mixture_sampler(path: str) -> CodeSampler:
-  layer = sampler_lib.MixtureSampler.from_mixture(
-      sampler_lib.GaussianMixture.load(path))
+def mixture_sampler(mixture: sampler_lib.GaussianMixture) -> CodeSampler:
+  """A fitted density as a CodeSampler: (num, seed) -> (num, d) codes."""
+  layer = sampler_lib.MixtureSampler.from_mixture(mixture)
   return lambda num, seed: layer.sample(num, seed).numpy()
 
 
@@ -147,8 +147,8 @@ def load_run(workdir: str) -> TrainedRun:
     samplers = {"N": own_sampler}
   else:
     samplers = {
-        column: _mixture_sampler(
-            os.path.join(workdir, "samplers", f"{name}.npz"))
+        column: mixture_sampler(sampler_lib.GaussianMixture.load(
+            os.path.join(workdir, "samplers", f"{name}.npz")))
         for column, name in (("N", "gaussian"), ("GMM", "gmm"))}
   return TrainedRun(workdir, config, encode, decode, samplers,
                     reconstruct_sampled)
