@@ -26,7 +26,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # num_samples of the exported `sample` signature is int32: the largest
 # --max_samples_per_request.
 MAX_INT32 = 2**31 - 1
-# --model values: the RAE family and the baselines (models.MODELS, tested).
+# --model values: the RAE family and the baselines (models.MODELS; tested
+# in models_test).
 MODEL_NAMES = ("rae", "ae", *BASELINE_WEIGHTS)
 
 

@@ -71,18 +71,18 @@ def test_command_line_trains_fits_the_gmm_and_exports(tmp_path):
 def test_unset_channels_come_from_the_folder_via_the_flags(tmp_path):
   from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
   from rae_tf import errors  # pylint: disable=g-import-not-at-top
-  from rae_tf import main  # pylint: disable=g-import-not-at-top
-  if not main.FLAGS.is_parsed():
-    main.FLAGS(["rae_tf"])
+  from rae_tf import training_flags  # pylint: disable=g-import-not-at-top
+  if not training_flags.FLAGS.is_parsed():
+    training_flags.FLAGS(["rae_tf"])
   for i in range(3):
     save(tmp_path / f"{i}.png", np.zeros((8, 8), np.uint8))
   with flagsaver.flagsaver(dataset="folder", data_dir=str(tmp_path),
                            image_size=64):
-    assert main.config_from_flags().image_shape == (64, 64, 1)
+    assert training_flags.config_from_flags().image_shape == (64, 64, 1)
   # Without --image_size the config's error comes first, not the data's.
   with flagsaver.flagsaver(dataset="folder", data_dir=str(tmp_path / "no")):
     with pytest.raises(errors.ConfigError, match="needs --image_size"):
-      main.config_from_flags()
+      training_flags.config_from_flags()
 
 
 def test_command_line_bad_image_is_one_line_and_writes_nothing(tmp_path):

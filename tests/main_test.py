@@ -172,13 +172,14 @@ def test_disk_full_during_the_run_is_one_line(tmp_path, monkeypatch, capsys):
   from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
   from rae_tf import files  # pylint: disable=g-import-not-at-top
   from rae_tf import main  # pylint: disable=g-import-not-at-top
+  from rae_tf import training_flags  # pylint: disable=g-import-not-at-top
 
   def full(path, data):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
 
   monkeypatch.setattr(files, "atomic_write_bytes", full)
-  main.FLAGS(["rae_tf", "--flagfile=" + os.path.join(REPO_ROOT, "flags",
-                                                      "smoke.flags")])
+  training_flags.FLAGS(["rae_tf", "--flagfile=" + os.path.join(
+      REPO_ROOT, "flags", "smoke.flags")])
   with flagsaver.flagsaver(workdir=str(tmp_path / "run")):
     with pytest.raises(SystemExit) as exit_info:
       main.main(["rae_tf"])
@@ -192,9 +193,9 @@ def test_every_config_field_has_a_flag_that_reaches_it():
   import dataclasses  # pylint: disable=g-import-not-at-top
   from absl.testing import flagsaver  # pylint: disable=g-import-not-at-top
   from rae_tf import config as config_lib  # pylint: disable=g-import-not-at-top
-  from rae_tf import main  # pylint: disable=g-import-not-at-top
-  if not main.FLAGS.is_parsed():
-    main.FLAGS(["rae_tf"])
+  from rae_tf import training_flags  # pylint: disable=g-import-not-at-top
+  if not training_flags.FLAGS.is_parsed():
+    training_flags.FLAGS(["rae_tf"])
   # A value other than the default for every field (weights only where the
   # model has them: a VAE takes kl_weight, so use the RAE-free fields).
   values = dict(dataset="cifar10", model="rae", reg="gp", latent_dim=7,
@@ -216,18 +217,18 @@ def test_every_config_field_has_a_flag_that_reaches_it():
                    skip_bad_images=True)
   assert fields - weights_of_other_models == set(values) | set(user_data)
   with flagsaver.flagsaver(**values):
-    config = main.config_from_flags()
+    config = training_flags.config_from_flags()
   for name, value in values.items():
     assert getattr(config, name) == value, name
   with flagsaver.flagsaver(**user_data):
-    config = main.config_from_flags()
+    config = training_flags.config_from_flags()
   for name, value in user_data.items():
     assert getattr(config, name) == value, name
   with flagsaver.flagsaver(model="two_stage_vae", kl_weight=0.1,
                            stage2_kl_weight=0.2):
-    config = main.config_from_flags()
+    config = training_flags.config_from_flags()
   assert (config.kl_weight, config.stage2_kl_weight) == (0.1, 0.2)
   with flagsaver.flagsaver(model="wae", mmd_weight=0.3,
                            input_noise_stddev=0.02):
-    config = main.config_from_flags()
+    config = training_flags.config_from_flags()
   assert (config.mmd_weight, config.input_noise_stddev) == (0.3, 0.02)

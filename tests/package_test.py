@@ -58,8 +58,9 @@ def test_console_script_targets_are_zero_argument_callables(project):
   scripts = project["project"]["scripts"]
   assert set(scripts) == {"rae-tf-train", "rae-tf-table", "rae-tf-grammar",
                           "rae-tf-convert-inception"}
-  # One process per target: rae_tf.main and rae_tf.grammar.main both define
-  # absl flags such as --model, so they cannot be imported together.
+  # One process per target: rae_tf.main (rae_tf.training_flags) and
+  # rae_tf.grammar.main both define absl flags such as --model, so they
+  # cannot be imported together.
   for script, target in scripts.items():
     module, _, attribute = target.partition(":")
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""

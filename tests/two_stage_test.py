@@ -9,9 +9,9 @@ import tensorflow as tf
 
 from rae_tf import config as config_lib
 from rae_tf import export
-from rae_tf import main
 from rae_tf import models
 from rae_tf import presets
+from rae_tf import training_flags
 from rae_tf.baselines import second_stage
 
 
@@ -22,11 +22,12 @@ def test_cpu_defaults_shorten_the_second_stage():
 
 def test_command_line_flags_reach_the_config():
   try:
-    main.FLAGS(["rae_tf", "--model=two_stage_vae", "--stage2_epochs=3",
-                "--stage2_kl_weight=0.01", "--stage2_learning_rate=0.002"])
-    config = main.config_from_flags()
+    training_flags.FLAGS(["rae_tf", "--model=two_stage_vae",
+                          "--stage2_epochs=3", "--stage2_kl_weight=0.01",
+                          "--stage2_learning_rate=0.002"])
+    config = training_flags.config_from_flags()
   finally:
-    main.FLAGS.unparse_flags()
+    training_flags.FLAGS.unparse_flags()
   assert (config.model, config.stage2_epochs, config.stage2_kl_weight,
           config.stage2_learning_rate) == ("two_stage_vae", 3, 0.01, 0.002)
 

@@ -125,16 +125,13 @@ def load_run(workdir: str) -> TrainedRun:
         signatures["decode"](codes=tf.constant(codes[i:i + chunk]))[
             "images"].numpy() for i in range(0, len(codes), chunk)])
 
-  reconstruct_sampled = None
-  if "reconstruct_sampled" in signatures:
-
-    def reconstruct_sampled(images, seed):
-      # Chunk k of the request draws with seed + k.
-      return np.concatenate([
-          signatures["reconstruct_sampled"](
-              images=tf.constant(images[start:start + chunk]),
-              seed=tf.constant(seed + k, tf.int64))["images"].numpy()
-          for k, start in enumerate(range(0, len(images), chunk))])
+  def reconstruct_sampled(images, seed):
+    # Chunk k of the request draws with seed + k.
+    return np.concatenate([
+        signatures["reconstruct_sampled"](
+            images=tf.constant(images[start:start + chunk]),
+            seed=tf.constant(seed + k, tf.int64))["images"].numpy()
+        for k, start in enumerate(range(0, len(images), chunk))])
 
   if config.model in _OWN_SAMPLER_MODELS:
     def own_sampler(num, seed):
@@ -150,8 +147,9 @@ def load_run(workdir: str) -> TrainedRun:
         column: mixture_sampler(sampler_lib.GaussianMixture.load(
             os.path.join(workdir, "samplers", f"{name}.npz")))
         for column, name in (("N", "gaussian"), ("GMM", "gmm"))}
+  has_posterior = "reconstruct_sampled" in signatures
   return TrainedRun(workdir, config, encode, decode, samplers,
-                    reconstruct_sampled)
+                    reconstruct_sampled if has_posterior else None)
 
 
 def generated_images(run: TrainedRun, test_images: np.ndarray, seed: int,

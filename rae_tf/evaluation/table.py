@@ -6,13 +6,13 @@ r"""Command line: the paper's Table 1 for one dataset, one row per model.
         --table_dir=runs/table-mnist
 
 Each model trains into <table_dir>/<model>/ with the training flags of
-`rae_tf.main` (rerunning the command resumes an interrupted run and reuses
-finished ones), is evaluated into its evaluation.json (and TensorBoard), and
-the table is written to <table_dir>/table.md and table.csv (`table_files`),
-with the paper's numbers beside ours for the paper's datasets. Every FID
-states its N; the
-KID of the same features is beside it (x10^3 in table.md, unscaled in
-table.csv as in evaluation.json).
+`rae_tf.main` (defined in `rae_tf.training_flags`); rerunning the command
+resumes an interrupted run and reuses finished ones. Each run is evaluated
+into its evaluation.json (and TensorBoard), and the table is written to
+<table_dir>/table.md and table.csv (`table_files`), with the paper's numbers
+beside ours for the paper's datasets. Every FID states its N; the KID of the
+same features is beside it (x10^3 in table.md, unscaled in table.csv as in
+evaluation.json).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from rae_tf import cli
 from rae_tf import data
 from rae_tf import errors
 from rae_tf import files
-from rae_tf import main as main_lib
+from rae_tf import training_flags
 from rae_tf import train
 from rae_tf.evaluation import evaluate
 from rae_tf.evaluation import features
@@ -140,10 +140,10 @@ def _evaluation(run, test_images, reference_features, extractor,
 def build_table(table_dir: str) -> str:
   """Trains/reuses every --models run, evaluates it, writes the tables."""
   _check_models(FLAGS.models)
-  configs = {key: main_lib.config_from_flags(*TABLE_MODELS[key][1:])
+  configs = {key: training_flags.config_from_flags(*TABLE_MODELS[key][1:])
              for key in FLAGS.models}
   first = next(iter(configs.values()))
-  gpu = main_lib.gpu_available()
+  gpu = training_flags.gpu_available()
   splits = data.load_splits(first.dataset, first.data_dir, first.image_shape,
                             first.max_train_examples, **first.data_options)
   num_samples, num_reference = _sample_counts(gpu, splits.sizes["test"])
