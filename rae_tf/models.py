@@ -78,11 +78,14 @@ class Autoencoder(keras.Model):
   def train_step(self, data):
     images, _, _ = keras.utils.unpack_x_y_sample_weight(data)
     # Under tf.distribute the optimizer sums the replicas' gradients, so each
-    # replica's batch-mean loss is divided by the number of replicas.
+    # replica's batch-mean loss is divided by the number of replicas. Under
+    # mixed_float16 compile() wraps the optimizer in a LossScaleOptimizer,
+    # which divides the gradients by its scale: scale_loss multiplies first
+    # (a no-op for other optimizers), as Keras' own train_step does.
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tf.GradientTape() as tape:
       terms = self.loss_terms(images, training=True)
-      scaled_loss = terms["loss"] / replicas
+      scaled_loss = self.optimizer.scale_loss(terms["loss"] / replicas)
     gradients = tape.gradient(scaled_loss, self.trainable_variables)
     self.optimizer.apply(gradients, self.trainable_variables)
     return self._record(terms)

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from rae_tf import config as config_lib
+from rae_tf import config_validation
 from rae_tf import export
-from rae_tf import main
 from rae_tf import models
 from rae_tf import networks
 from rae_tf import regularizers
@@ -53,6 +53,32 @@ def test_metrics_report_every_loss_term(reg, digits):
     assert logs["regularization"] == 0.0
   else:
     assert logs["regularization"] > 0.0
+
+
+def test_mixed_float16_steps_as_far_as_float32(digits):
+  # compile() wraps the optimizer of a mixed_float16 model in a
+  # LossScaleOptimizer, which divides the gradients by its scale (2^15 at
+  # first): unless train_step multiplies the loss by it, every step is
+  # 32768 times too short. One SGD step from the same weights, compared.
+  config = config_lib.make_config("mnist", "rae", "l2", width=0.0625)
+  reference = models.build_model(config)
+  reference.compile(optimizer=keras.optimizers.SGD(0.1))
+  keras.mixed_precision.set_global_policy("mixed_float16")
+  try:
+    half = models.build_model(config)
+  finally:
+    keras.mixed_precision.set_global_policy("float32")
+  half.compile(optimizer=keras.optimizers.SGD(0.1))
+  assert isinstance(half.optimizer, keras.optimizers.LossScaleOptimizer)
+  half.set_weights(reference.get_weights())
+  before = [w.numpy().copy() for w in reference.trainable_weights]
+  reference.train_on_batch(digits)
+  half.train_on_batch(digits)
+  step = np.concatenate([(w.numpy() - b).ravel() for w, b in zip(
+      reference.trainable_weights, before)])
+  half_step = np.concatenate([(w.numpy() - b).ravel() for w, b in zip(
+      half.trainable_weights, before)])
+  assert np.linalg.norm(half_step - step) < 0.05 * np.linalg.norm(step)
 
 
 def test_overfitting_one_batch_cuts_the_loss_tenfold(digits):
@@ -165,4 +191,4 @@ def test_get_config_round_trip(digits):
 
 
 def test_command_line_model_names_match_the_registry():
-  assert set(main._MODEL_NAMES) == set(models.MODELS)
+  assert set(config_validation.MODEL_NAMES) == set(models.MODELS)
