@@ -27,9 +27,20 @@ MODELS = ("grae", "gvae", "cvae")
 NAMES = {"grae": "GRAE", "gvae": "GVAE", "cvae": "CVAE"}
 
 
-def run_or_reuse(root: str, out: str, task: str, model: str,
-                 seed: int) -> dict:
-  """Returns the results.json of one run, training it if it is missing."""
+MOLECULE_HEADER = (
+    "| model | seed | held-out cross-entropy (nats) | valid N(0,I) |"
+    " valid GMM | distinct valid GMM (Unique) | Novelty | IntDiv1 |"
+    " W1 logP / SA / QED / MW | BO valid / avg score | BO best (score) | run |"
+    "\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def run_or_reuse(root: str, out: str, task: str, model: str, seed: int,
+                 extra_flags: tuple[str, ...] = ()) -> dict:
+  """Returns the results.json of one run, training it if it is missing.
+
+  `extra_flags` ("--name=value") follow the task's flagfile and override
+  it; a reused run must hold the same values.
+  """
   workdir = os.path.join(out, task, f"{model}-seed{seed}")
   results_path = os.path.join(workdir, "results.json")
   if not os.path.exists(results_path):
@@ -37,16 +48,28 @@ def run_or_reuse(root: str, out: str, task: str, model: str,
     subprocess.run(
         [sys.executable, "-m", "rae_tf.grammar.main",
          f"--flagfile={FLAGFILES[task]}", *extra, f"--model={model}",
-         f"--seed={seed}", f"--workdir={os.path.abspath(workdir)}",
-         "--overwrite"],
+         f"--seed={seed}", *extra_flags,
+         f"--workdir={os.path.abspath(workdir)}", "--overwrite"],
         cwd=root, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
   with open(results_path) as f:
     results = json.load(f)
-  if (results["config"]["seed"], results["config"]["model"],
-      results["config"]["task"]) != (seed, model, task):
-    raise SystemExit(f"{results_path} holds another run: "
-                     f"{results['config']}; delete it and rerun")
+  config = results["config"]
+  wanted = dict(flag[2:].split("=", 1) for flag in extra_flags)
+  differing = [name for name, value in wanted.items()
+               if str(config.get(name)) != value
+               and not _same_number(config.get(name), value)]
+  if (config["seed"], config["model"], config["task"]) != (
+      seed, model, task) or differing:
+    raise SystemExit(f"{results_path} holds another run: {config}; delete it "
+                     "and rerun")
   return results
+
+
+def _same_number(saved, flag_value: str) -> bool:
+  try:
+    return float(saved) == float(flag_value)
+  except (TypeError, ValueError):
+    return False
 
 
 def _percent(share) -> str:
@@ -118,11 +141,7 @@ def main():
       print("|---|---|---|---|---|---|---|---|---|")
       print("\n".join(map(expression_row, rows)))
     else:
-      print("| model | seed | held-out cross-entropy (nats) | valid N(0,I) |"
-            " valid GMM | distinct valid GMM (Unique) | Novelty | IntDiv1 |"
-            " W1 logP / SA / QED / MW | BO valid / avg score |"
-            " BO best (score) | run |")
-      print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      print(MOLECULE_HEADER)
       print("\n".join(map(molecule_row, rows)))
     print()
 

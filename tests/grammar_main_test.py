@@ -46,9 +46,10 @@ RUNS = {
                          "--max_examples=400", "--width=0.25"),
     "expressions_cvae": ("--task=expressions", "--model=cvae",
                          "--max_examples=400", "--width=0.25"),
+    # The molecule run also trains its GRUs in bfloat16.
     "molecules_gvae": ("--task=molecules", "--model=gvae", "--width=0.05",
                        "--batch_size=40", "--length_percentile=95",
-                       "--curve_samples=10"),
+                       "--curve_samples=10", "--precision=mixed_bfloat16"),
 }
 
 
@@ -82,6 +83,8 @@ def test_results_hold_the_metrics(finished_run):
   assert results["run_name"] == name
   assert results["config"]["task"] == task
   assert results["config"]["model"] == model
+  assert results["config"]["precision"] == (
+      "mixed_bfloat16" if name == "molecules_gvae" else "float32")
   assert results["strings"]["train"] + results["strings"]["test"] == (
       results["strings"]["encoded"])
   assert 0.0 <= results["reconstruction_accuracy"] <= 1.0
@@ -119,6 +122,7 @@ def test_the_learning_curve_records_valid_samples_per_epoch(finished_run):
   assert 0.0 <= point["gmm_valid"] <= 1.0
   assert 0 <= point["gmm_distinct_valid"] <= round(10 * point["gmm_valid"])
   assert point["loss"] > 0 and point["val_loss"] > 0
+  assert 0 < point["seconds"] < results["fit_seconds"]
 
 
 def test_molecule_runs_report_moses_metrics_of_both_sample_sets(finished_run):
@@ -206,7 +210,7 @@ def test_a_non_empty_workdir_is_refused(tmp_path):
 
 def test_flags_txt_reruns_the_same_configuration(finished_run):
   # In a subprocess: rae_tf.grammar.main defines flags (--model, ...) that
-  # rae_tf.main, imported by other tests, defines too.
+  # rae_tf.training_flags, imported by other tests, defines too.
   _, workdir, _, results = finished_run
   flagfile = os.path.join(workdir, "flags.txt")
   script = ("import sys; from rae_tf.grammar import main; "

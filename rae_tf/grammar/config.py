@@ -17,6 +17,9 @@ from rae_tf.errors import ConfigError
 TASKS = ("expressions", "molecules")
 MODELS = ("grae", "gvae", "cvae")  # must match models.MODELS (tested)
 REGULARIZERS = ("none", "l2", "gp")  # must match models.DECODER_REGULARIZERS
+# Keras dtype policies; no mixed_float16, whose loss scaling the models'
+# own train_step would have to do.
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +100,9 @@ class GrammarConfig:
     curve_samples: if > 0, after every epoch decode this many ex-post GMM
       samples (`learning_curve.ValidShareCurve`) and report their valid
       share in results.json's "learning_curve".
+    precision: Keras dtype policy, "float32" or "mixed_bfloat16" (GRUs in
+      bfloat16, variables, codes and logits in float32; 2.2x faster for
+      250-unit GRUs on a CPU with AVX512-BF16, benchmarks/README.md).
   """
 
   task: str
@@ -122,6 +128,7 @@ class GrammarConfig:
   seed: int = 0
   length_percentile: Optional[float] = None
   curve_samples: int = 0
+  precision: str = "float32"
 
   @property
   def run_name(self) -> str:
@@ -147,6 +154,9 @@ def _validate(config: GrammarConfig) -> None:
          f"--task must be one of {list(TASKS)}; got {config.task!r}")
   _check(config.model in MODELS,
          f"--model must be one of {list(MODELS)}; got {config.model!r}")
+  _check(config.precision in PRECISIONS,
+         f"--precision must be one of {list(PRECISIONS)}; got "
+         f"{config.precision!r}")
   _check(config.reg in REGULARIZERS,
          f"--reg must be one of {list(REGULARIZERS)}; got {config.reg!r}")
   for name in ("latent_dim", "epochs", "batch_size", "gmm_components",

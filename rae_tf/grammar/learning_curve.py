@@ -10,6 +10,8 @@ the epoch's losses. It is what shows where a budget stalls.
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 
@@ -24,7 +26,8 @@ class ValidShareCurve(keras.callbacks.Callback):
   """Valid share of decoded ex-post GMM samples after each epoch.
 
   Attributes:
-    points: per epoch {"epoch", "loss", "val_loss", "gmm_valid",
+    points: per epoch {"epoch", "seconds" (since training began, these
+      points' own cost included), "loss", "val_loss", "gmm_valid",
       "gmm_distinct_valid"}.
   """
 
@@ -49,6 +52,10 @@ class ValidShareCurve(keras.callbacks.Callback):
     self.num_samples = num_samples
     self.seed = seed
     self.points = []
+    self._start = None
+
+  def on_train_begin(self, logs=None):
+    self._start = time.perf_counter()
 
   def on_epoch_end(self, epoch, logs=None):
     logs = logs or {}
@@ -69,4 +76,5 @@ class ValidShareCurve(keras.callbacks.Callback):
         "val_loss": float(logs.get("val_loss", np.nan)),
         "gmm_valid": len(valid) / len(strings),
         "gmm_distinct_valid": len(set(valid)),
+        "seconds": time.perf_counter() - self._start,
     })

@@ -78,7 +78,7 @@ def build_encoder(task: str,
     name: model name.
 
   Returns:
-    A functional keras.Model: (B, d) codes, or {"mean": (B, d),
+    A functional keras.Model: (B, d) float32 codes, or {"mean": (B, d),
     "log_variance": (B, d)} when `variational`.
 
   Raises:
@@ -101,14 +101,16 @@ def build_encoder(task: str,
   x = keras.layers.Flatten()(x)
   features = keras.layers.Dense(
       image_networks.scaled(arch.hidden_units, width), activation="relu")(x)
-  mean = keras.layers.Dense(latent_dim, name="mean")(features)
+  # float32 codes under a mixed policy: the ex-post GMM and the latent
+  # terms take them as they are.
+  mean = keras.layers.Dense(latent_dim, dtype="float32", name="mean")(features)
   if not variational:
     return keras.Model(sequences, mean, name=name)
   return keras.Model(
       sequences,
       {"mean": mean,
-       "log_variance": keras.layers.Dense(latent_dim,
-                                          name="log_variance")(features)},
+       "log_variance": keras.layers.Dense(
+           latent_dim, dtype="float32", name="log_variance")(features)},
       name=name)
 
 

@@ -123,6 +123,7 @@ def run(config: config_lib.GrammarConfig, workdir: str,
   files.atomic_write_text(os.path.join(workdir, "flags.txt"),
                           config.to_flagfile())
   keras.utils.set_random_seed(config.seed)
+  keras.mixed_precision.set_global_policy(config.precision)
   task = tasks.TASKS[config.task]
   symbols = tasks.SYMBOLS[models.MODELS[config.model].symbols](config.task)
 
