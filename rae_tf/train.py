@@ -33,6 +33,7 @@ from rae_tf import errors
 from rae_tf import export
 from rae_tf import files
 from rae_tf import models
+from rae_tf import precision
 from rae_tf import sampler as sampler_lib
 from rae_tf import visualize
 
@@ -141,6 +142,7 @@ def run(config: config_lib.Config, workdir: str,
       or a non-finite loss.
   """
   start = time.perf_counter()
+  precision.check_policy(config.precision)
   strategy = distribute.make_strategy(config.distribute)
   chief = distribute.is_chief(strategy)
   resume_dir = os.path.join(workdir, "checkpoints", "resume")

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from rae_tf.evaluation import features
 from rae_tf.evaluation import inception
+from kernels import NEEDS_BFLOAT16  # tests/kernels.py
 
 
 def test_to_uint8_rounds_half_up_and_replicates_grey():
@@ -144,6 +145,7 @@ def _small_conv_bn_net(seed: int = 5):
   return model
 
 
+@NEEDS_BFLOAT16
 def test_bfloat16_precision_folds_batch_norm_and_keeps_float32_features():
   model = _small_conv_bn_net()
   images = np.random.default_rng(6).integers(0, 256, (3, 12, 12, 1),
@@ -168,6 +170,7 @@ def test_unknown_precision_is_rejected():
     features.FeatureExtractor(_mean_colour_net(), precision="float16")
 
 
+@NEEDS_BFLOAT16
 def test_bfloat16_reference_features_are_cached_apart(tmp_path):
   images = np.zeros((2, 4, 4, 1), np.uint8)
   model = _small_conv_bn_net()

@@ -10,6 +10,7 @@ from rae_tf.grammar import config as config_lib
 from rae_tf.grammar import losses
 from rae_tf.grammar import models
 import grammar_toy  # tests/grammar_toy.py
+from kernels import NEEDS_BFLOAT16  # tests/kernels.py
 
 GRAMMAR = grammar_toy.ToyGrammar()
 ALLOWED = losses.allowed_rules(GRAMMAR.masks, GRAMMAR.lhs)
@@ -175,6 +176,7 @@ def mixed_bfloat16():
   keras.mixed_precision.set_global_policy("float32")
 
 
+@NEEDS_BFLOAT16
 @pytest.mark.parametrize("model_name", ["grae", "gvae"])
 def test_mixed_bfloat16_runs_the_grus_in_bfloat16_with_float32_ends(
     model_name, mixed_bfloat16):  # pylint: disable=redefined-outer-name
@@ -197,7 +199,7 @@ def test_mixed_bfloat16_runs_the_grus_in_bfloat16_with_float32_ends(
 
 @pytest.mark.parametrize("model_name, precision", [
     ("grae", "float32"), ("gvae", "float32"), ("cvae", "float32"),
-    ("grae", "mixed_bfloat16")])
+    pytest.param("grae", "mixed_bfloat16", marks=NEEDS_BFLOAT16)])
 def test_two_hundred_steps_on_one_batch_cut_the_masked_loss_sharply(
     model_name, precision):
   # The paper-sized expression nets on six toy sentences, each model with

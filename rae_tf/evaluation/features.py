@@ -28,6 +28,7 @@ import tensorflow as tf
 from absl import logging
 
 from rae_tf import files
+from rae_tf import precision as precision_lib
 from rae_tf.evaluation import inception
 
 _FEATURES_DIR = "fid_features"
@@ -141,6 +142,11 @@ class FeatureExtractor:
     if precision not in PRECISIONS:
       raise ValueError(f"precision must be one of {sorted(PRECISIONS)}; got "
                        f"{precision!r}")
+    if precision == "bfloat16" and not (
+        precision_lib.bfloat16_kernels_available()):
+      raise ValueError("precision='bfloat16' needs bfloat16 convolutions, "
+                       "which TensorFlow's kernels on this CPU do not run; "
+                       "use 'float32'")
     self.model = PRECISIONS[precision](model if model is not None else (
         inception.load_fid_inception()))
     self.batch_size = batch_size

@@ -46,6 +46,7 @@ from absl import logging
 from rae_tf import callbacks as callbacks_lib
 from rae_tf import errors
 from rae_tf import files
+from rae_tf import precision
 from rae_tf.baselines import prior
 from rae_tf import sampler as sampler_lib
 from rae_tf.grammar import bayesopt
@@ -117,6 +118,7 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       few encodable strings, a density fit failure, a non-finite loss.
   """
   start = time.perf_counter()
+  precision.check_policy(config.precision)
   files.prepare_workdir(workdir, overwrite)
   files.atomic_write_text(os.path.join(workdir, "config.json"),
                           config.to_json())
