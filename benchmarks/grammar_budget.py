@@ -8,9 +8,10 @@ on this CPU: the profile's nets (width 0.25, GRUs of 125 units, float32, 476
 molecules/s in `grammar_speed.py`) for 40 epochs instead of 25, and nets
 twice as wide (GRUs of 250 units) in bfloat16, their fastest option (213
 molecules/s), for 18 epochs. A run whose `results.json` exists under
-`--out/<setting>/molecules/grae-seed0` is reused. Prints each run's learning curve (valid share
-and distinct valid strings of 100 decoded ex-post GMM samples, held-out
-loss) against the minutes spent, then its final metrics.
+`--out/<setting>/molecules/grae-seed0` is reused. Prints each run's
+learning curve (valid share and distinct valid strings of 100 decoded
+ex-post GMM samples, held-out loss) against the minutes spent, then its
+final metrics.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def curve_table(runs: dict) -> str:
   lines = ["| setting | epoch | minutes | held-out loss | valid GMM (of 100) |"
            " distinct valid |", "|---|---|---|---|---|---|"]
   for name, results in runs.items():
+    last = results["config"]["epochs"]
     for point in results["learning_curve"]:
-      if point["epoch"] % 5 and point["epoch"] != 1 and (
-          point["epoch"] != results["config"]["epochs"]):
+      if point["epoch"] % 5 and point["epoch"] not in (1, last):
         continue
       lines.append(
           f"| {name} | {point['epoch']} | {minutes(results, point)} | "
@@ -72,8 +73,7 @@ def main():
   print()
   print(grammar_table.MOLECULE_HEADER)
   for name, results in runs.items():
-    print(grammar_table.molecule_row(results).replace(
-        "| GRAE |", f"| GRAE {name} |", 1))
+    print(grammar_table.molecule_row(results, label=f"GRAE {name}"))
 
 
 if __name__ == "__main__":

@@ -96,8 +96,11 @@ def expression_row(results: dict) -> str:
           f"{bo_average} | {bo_top} | {results['wall_time_seconds']:.0f} |")
 
 
-def molecule_row(results: dict) -> str:
-  """One row: the MOSES metrics of the GMM samples, BO and wall time."""
+def molecule_row(results: dict, label: str | None = None) -> str:
+  """One row: the MOSES metrics of the GMM samples, BO and wall time.
+
+  `label` replaces the model's name in the first column.
+  """
   config = results["config"]
   gmm = results["molecule_metrics"]["gmm"]
   distinct = round(gmm["valid_samples"] * (gmm["unique"] or 0))
@@ -114,7 +117,7 @@ def molecule_row(results: dict) -> str:
   top3 = results["bayesopt"]["pooled"]["top3"]
   bo_best = f"`{top3[0]['string']}` {top3[0]['score']:.2f}" if top3 else "–"
   minutes, seconds = divmod(round(results["wall_time_seconds"]), 60)
-  return (f"| {NAMES[config['model']]} | {config['seed']} | "
+  return (f"| {label or NAMES[config['model']]} | {config['seed']} | "
           f"{cross_entropy:.2f} | "
           f"{_percent(results['valid']['prior'])} | {_percent(gmm['valid'])} |"
           f" {distinct} ({_metric('unique')}) | {_metric('novelty')} |"

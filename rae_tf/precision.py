@@ -1,10 +1,10 @@
-"""Whether this machine's TensorFlow kernels can run a Keras dtype policy.
+"""Keras dtype policies, refused up front where this CPU cannot run them.
 
 `mixed_bfloat16` needs bfloat16 convolutions. TensorFlow's oneDNN kernels
 have them on CPUs with AVX-512 (BF16 or AMX for speed); where oneDNN is
 limited to AVX2 (an older CPU, or `ONEDNN_MAX_CPU_ISA=AVX2`) the first
-bfloat16 convolution aborts. `check_policy` turns that into one line that
-names the fix before any data is read.
+bfloat16 convolution aborts. `use_policy` turns that into one line that
+names the fix before any data is read, then sets the policy.
 """
 
 from __future__ import annotations
@@ -27,10 +27,22 @@ def bfloat16_kernels_available() -> bool:
   return True
 
 
-def check_policy(policy: str) -> None:
-  """Raises ConfigError if `policy` needs kernels this machine lacks."""
-  if policy == "mixed_bfloat16" and not bfloat16_kernels_available():
+def require_bfloat16_kernels(setting: str, instead: str) -> None:
+  """Raises ConfigError naming `setting` and the fix `instead` if needed."""
+  if not bfloat16_kernels_available():
     raise errors.ConfigError(
-        "--precision=mixed_bfloat16 needs bfloat16 convolutions, which "
-        "TensorFlow's kernels on this CPU do not run (oneDNN below "
-        "AVX-512); use --precision=float32")
+        f"{setting} needs bfloat16 convolutions, which TensorFlow's kernels "
+        f"on this CPU do not run (oneDNN below AVX-512); use {instead}")
+
+
+def use_policy(policy: str) -> None:
+  """Sets Keras' global dtype policy, after checking this CPU can run it.
+
+  Raises:
+    errors.ConfigError: `mixed_bfloat16` without bfloat16 kernels.
+  """
+  import keras  # pylint: disable=g-import-not-at-top
+  if policy == "mixed_bfloat16":
+    require_bfloat16_kernels("--precision=mixed_bfloat16",
+                             "--precision=float32")
+  keras.mixed_precision.set_global_policy(policy)

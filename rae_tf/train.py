@@ -142,14 +142,13 @@ def run(config: config_lib.Config, workdir: str,
       or a non-finite loss.
   """
   start = time.perf_counter()
-  precision.check_policy(config.precision)
+  precision.use_policy(config.precision)
   strategy = distribute.make_strategy(config.distribute)
   chief = distribute.is_chief(strategy)
   resume_dir = os.path.join(workdir, "checkpoints", "resume")
   resuming = distribute.chief_decides(
       strategy, chief and _open_workdir(workdir, config, overwrite, resume_dir))
   keras.utils.set_random_seed(config.seed)
-  keras.mixed_precision.set_global_policy(config.precision)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()
 

@@ -19,6 +19,14 @@ def seeded():
   keras.utils.set_random_seed(0)
 
 
+@pytest.fixture
+def bfloat16_policy():
+  """Models built in the test compute in bfloat16 (mixed_bfloat16)."""
+  import kernels  # pylint: disable=g-import-not-at-top
+  with kernels.dtype_policy("mixed_bfloat16"):
+    yield
+
+
 @pytest.fixture(scope="module")
 def digits():
   """16 real MNIST digits, padded to (16, 32, 32, 1) in [0, 1]."""

@@ -11,6 +11,7 @@ from rae_tf.grammar import losses
 from rae_tf.grammar import models
 import grammar_toy  # tests/grammar_toy.py
 from kernels import NEEDS_BFLOAT16  # tests/kernels.py
+from kernels import dtype_policy
 
 GRAMMAR = grammar_toy.ToyGrammar()
 ALLOWED = losses.allowed_rules(GRAMMAR.masks, GRAMMAR.lhs)
@@ -169,17 +170,10 @@ def test_config_refuses_a_precision_the_models_cannot_train_in():
     config_lib.make_config("expressions", "grae", precision="mixed_float16")
 
 
-@pytest.fixture
-def mixed_bfloat16():
-  keras.mixed_precision.set_global_policy("mixed_bfloat16")
-  yield
-  keras.mixed_precision.set_global_policy("float32")
-
-
 @NEEDS_BFLOAT16
 @pytest.mark.parametrize("model_name", ["grae", "gvae"])
 def test_mixed_bfloat16_runs_the_grus_in_bfloat16_with_float32_ends(
-    model_name, mixed_bfloat16):  # pylint: disable=redefined-outer-name
+    model_name, bfloat16_policy):  # pylint: disable=unused-argument
   model = toy_model(model_name)
   batch = toy_batch()
   grus = [layer for layer in model.decoder.layers
@@ -215,11 +209,8 @@ def test_two_hundred_steps_on_one_batch_cut_the_masked_loss_sharply(
   allowed = losses.unconstrained(5) if model_name == "cvae" else ALLOWED
   config = config_lib.make_config("expressions", model_name, latent_dim=8,
                                   width=1.0, precision=precision)
-  keras.mixed_precision.set_global_policy(config.precision)
-  try:
+  with dtype_policy(config.precision):
     model = models.build_model(config, GRAMMAR.max_length, allowed)
-  finally:
-    keras.mixed_precision.set_global_policy("float32")
   model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
   batch = toy_batch()
 

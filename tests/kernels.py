@@ -1,5 +1,9 @@
-"""Marks for tests whose subject needs kernels not every CPU's TF has."""
+"""Precision in tests: marks for kernels not every CPU's TensorFlow has,
+and a scope for Keras' global dtype policy."""
 
+import contextlib
+
+import keras
 import pytest
 
 from rae_tf import precision
@@ -10,3 +14,13 @@ from rae_tf import precision
 NEEDS_BFLOAT16 = pytest.mark.skipif(
     not precision.bfloat16_kernels_available(),
     reason="TensorFlow's kernels on this CPU run no bfloat16 convolution")
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+  """Keras' global dtype policy is `name` inside the block, float32 after."""
+  keras.mixed_precision.set_global_policy(name)
+  try:
+    yield
+  finally:
+    keras.mixed_precision.set_global_policy("float32")

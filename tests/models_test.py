@@ -13,6 +13,7 @@ from rae_tf import networks
 from rae_tf import regularizers
 from rae_tf import sampler
 from rae_tf import spectral_norm
+from kernels import dtype_policy  # tests/kernels.py
 
 
 def small_model(reg, model="rae", width=0.0625, **overrides):
@@ -63,11 +64,8 @@ def test_mixed_float16_steps_as_far_as_float32(digits):
   config = config_lib.make_config("mnist", "rae", "l2", width=0.0625)
   reference = models.build_model(config)
   reference.compile(optimizer=keras.optimizers.SGD(0.1))
-  keras.mixed_precision.set_global_policy("mixed_float16")
-  try:
+  with dtype_policy("mixed_float16"):
     half = models.build_model(config)
-  finally:
-    keras.mixed_precision.set_global_policy("float32")
   half.compile(optimizer=keras.optimizers.SGD(0.1))
   assert isinstance(half.optimizer, keras.optimizers.LossScaleOptimizer)
   half.set_weights(reference.get_weights())

@@ -11,15 +11,7 @@ from rae_tf import models
 from rae_tf import precision
 from rae_tf.evaluation import features
 from kernels import NEEDS_BFLOAT16  # tests/kernels.py
-
-
-@pytest.fixture
-def bfloat16_policy():
-  keras.mixed_precision.set_global_policy("mixed_bfloat16")
-  try:
-    yield
-  finally:
-    keras.mixed_precision.set_global_policy("float32")
+from kernels import dtype_policy
 
 
 @NEEDS_BFLOAT16
@@ -42,26 +34,24 @@ def test_bfloat16_train_step_and_float32_codes(bfloat16_policy, model, reg):
 def test_the_probe_agrees_with_a_keras_bfloat16_convolution():
   # With ONEDNN_MAX_CPU_ISA=AVX2 both are False (this file passes so);
   # on AVX-512 BF16 / AMX CPUs both are True.
-  keras.mixed_precision.set_global_policy("mixed_bfloat16")
-  try:
+  with dtype_policy("mixed_bfloat16"):
     layer = keras.layers.Conv1D(2, 3)
     try:
       layer(np.ones((1, 8, 4), np.float32)).numpy()
       runs = True
     except Exception:  # pylint: disable=broad-except
       runs = False
-  finally:
-    keras.mixed_precision.set_global_policy("float32")
   assert precision.bfloat16_kernels_available() == runs
 
 
 def test_missing_bfloat16_kernels_are_refused_with_the_fix(monkeypatch):
   monkeypatch.setattr(precision, "bfloat16_kernels_available", lambda: False)
-  precision.check_policy("float32")
+  precision.use_policy("float32")
   with pytest.raises(errors.ConfigError, match=(
       "--precision=mixed_bfloat16 needs bfloat16 convolutions.*use "
       "--precision=float32")):
-    precision.check_policy("mixed_bfloat16")
+    precision.use_policy("mixed_bfloat16")
+  assert keras.mixed_precision.global_policy().name == "float32"
   with pytest.raises(ValueError, match="use 'float32'"):
     features.FeatureExtractor(keras.Sequential([keras.layers.Dense(1)]),
                               precision="bfloat16")

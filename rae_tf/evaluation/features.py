@@ -135,18 +135,17 @@ class FeatureExtractor:
 
     Raises:
       inception.WeightsError: no converted weights in the cache.
-      ValueError: batch_size < 1 or an unknown precision.
+      ValueError: batch_size < 1 or an unknown precision; "bfloat16" where
+        this CPU runs no bfloat16 convolution (an errors.ConfigError).
     """
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     if precision not in PRECISIONS:
       raise ValueError(f"precision must be one of {sorted(PRECISIONS)}; got "
                        f"{precision!r}")
-    if precision == "bfloat16" and not (
-        precision_lib.bfloat16_kernels_available()):
-      raise ValueError("precision='bfloat16' needs bfloat16 convolutions, "
-                       "which TensorFlow's kernels on this CPU do not run; "
-                       "use 'float32'")
+    if precision == "bfloat16":
+      precision_lib.require_bfloat16_kernels("precision='bfloat16'",
+                                             "'float32'")
     self.model = PRECISIONS[precision](model if model is not None else (
         inception.load_fid_inception()))
     self.batch_size = batch_size

@@ -118,14 +118,13 @@ def run(config: config_lib.GrammarConfig, workdir: str,
       few encodable strings, a density fit failure, a non-finite loss.
   """
   start = time.perf_counter()
-  precision.check_policy(config.precision)
+  precision.use_policy(config.precision)
   files.prepare_workdir(workdir, overwrite)
   files.atomic_write_text(os.path.join(workdir, "config.json"),
                           config.to_json())
   files.atomic_write_text(os.path.join(workdir, "flags.txt"),
                           config.to_flagfile())
   keras.utils.set_random_seed(config.seed)
-  keras.mixed_precision.set_global_policy(config.precision)
   task = tasks.TASKS[config.task]
   symbols = tasks.SYMBOLS[models.MODELS[config.model].symbols](config.task)
 
