@@ -29,8 +29,8 @@ import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from rae_tf.grammar import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from rae_tf.grammar import models  # pylint: disable=g-import-not-at-top,wrong-import-position
-from rae_tf.grammar import sequence_length  # pylint: disable=g-import-not-at-top,wrong-import-position
+from rae_tf.grammar.models import autoencoders as models  # pylint: disable=g-import-not-at-top,wrong-import-position
+from rae_tf.grammar.languages import sequence_length  # pylint: disable=g-import-not-at-top,wrong-import-position
 from rae_tf.grammar import tasks  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rae_tf.grammar import bayesopt
+from rae_tf.grammar.measurements import bayesopt
 from rae_tf.grammar import tasks
 
 

@@ -5,8 +5,8 @@ import logging
 import numpy as np
 import pytest
 
-from rae_tf.grammar import characters
-from rae_tf.grammar import datasets
+from rae_tf.grammar.languages import characters
+from rae_tf.grammar.languages import datasets
 
 
 @pytest.mark.parametrize("task, size, max_length", [

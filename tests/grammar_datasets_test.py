@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from rae_tf import errors
-from rae_tf.grammar import datasets
-from rae_tf.grammar import grammars
+from rae_tf.grammar.languages import datasets
+from rae_tf.grammar.languages import grammars
 
 
 def test_expression_counts_by_hand():

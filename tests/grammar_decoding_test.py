@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rae_tf.grammar import decoding
-from rae_tf.grammar import grammars
+from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.languages import grammars
 import grammar_toy  # tests/grammar_toy.py
 
 

@@ -6,8 +6,8 @@ import nltk
 import numpy as np
 import pytest
 
-from rae_tf.grammar import datasets
-from rae_tf.grammar import grammars
+from rae_tf.grammar.languages import datasets
+from rae_tf.grammar.languages import grammars
 
 EXPRESSIONS = ["x", "3", "1/3+x+sin(x*x)", "exp(x)/(2+x)*3", "sin(exp(sin(x)))",
                "(((2)))", "x*x/x+1+2*3"]

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from rae_tf import precision
-from rae_tf.grammar import datasets
-from rae_tf.grammar import grammars
+from rae_tf.grammar.languages import datasets
+from rae_tf.grammar.languages import grammars
 from rae_tf.grammar import tasks
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

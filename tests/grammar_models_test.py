@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from rae_tf import errors
 from rae_tf.grammar import config as config_lib
-from rae_tf.grammar import losses
-from rae_tf.grammar import models
+from rae_tf.grammar.models import losses
+from rae_tf.grammar.models import autoencoders as models
 import grammar_toy  # tests/grammar_toy.py
 from kernels import NEEDS_BFLOAT16  # tests/kernels.py
 from kernels import dtype_policy

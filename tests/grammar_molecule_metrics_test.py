@@ -10,9 +10,9 @@ from rdkit import DataStructs
 from rdkit.Chem import Descriptors
 from rdkit.Chem import rdFingerprintGenerator
 
-from rae_tf.grammar import datasets
-from rae_tf.grammar import molecule_metrics
-from rae_tf.grammar import scores
+from rae_tf.grammar.languages import datasets
+from rae_tf.grammar.measurements import molecule_metrics
+from rae_tf.grammar.measurements import scores
 
 
 def canonical_list(smiles):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from rae_tf.grammar import networks
+from rae_tf.grammar.models import networks
 
 
 def test_expressions_nets_at_width_one_have_the_hand_counted_parameters():

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from rae_tf.grammar import scores
+from rae_tf.grammar.measurements import scores
 
 X = np.linspace(-10, 10, 1000)
 Y = 1 / 3 + X + np.sin(X * X)

@@ -1,12 +1,12 @@
-"""The sequence length taken from the data (rae_tf.grammar.sequence_length)."""
+"""The sequence length taken from the data (rae_tf.grammar.languages.sequence_length)."""
 
 import numpy as np
 import pytest
 
-from rae_tf.grammar import decoding
-from rae_tf.grammar import characters
-from rae_tf.grammar import grammars
-from rae_tf.grammar import sequence_length
+from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.languages import characters
+from rae_tf.grammar.languages import grammars
+from rae_tf.grammar.languages import sequence_length
 
 
 def character_symbols():

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from rae_tf.grammar import scores
+from rae_tf.grammar.measurements import scores
 from rae_tf.grammar import tasks
 from rae_tf.grammar import train
 

@@ -18,13 +18,13 @@ import dataclasses
 import math
 from typing import Callable, Optional
 
-from rae_tf.grammar import characters
+from rae_tf.grammar.languages import characters
 from rae_tf.grammar import config as config_lib
-from rae_tf.grammar import datasets
-from rae_tf.grammar import decoding
-from rae_tf.grammar import grammars
-from rae_tf.grammar import molecule_metrics
-from rae_tf.grammar import scores
+from rae_tf.grammar.languages import datasets
+from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.languages import grammars
+from rae_tf.grammar.measurements import molecule_metrics
+from rae_tf.grammar.measurements import scores
 
 
 @dataclasses.dataclass(frozen=True)

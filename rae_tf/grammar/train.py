@@ -49,12 +49,12 @@ from rae_tf import files
 from rae_tf import precision
 from rae_tf.baselines import prior
 from rae_tf import sampler as sampler_lib
-from rae_tf.grammar import bayesopt
+from rae_tf.grammar.measurements import bayesopt
 from rae_tf.grammar import config as config_lib
-from rae_tf.grammar import decoding
-from rae_tf.grammar import learning_curve
-from rae_tf.grammar import models
-from rae_tf.grammar import sequence_length
+from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.measurements import learning_curve
+from rae_tf.grammar.models import autoencoders as models
+from rae_tf.grammar.languages import sequence_length
 from rae_tf.grammar import tasks
 
 _ENCODE_BATCH = 500

@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rae_tf.grammar import decoding
-from rae_tf.grammar import grammars
+from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.languages import grammars
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,7 +44,7 @@ from sklearn.gaussian_process import kernels
 
 from rae_tf import files
 from rae_tf.grammar import config as config_lib
-from rae_tf.grammar import decoding
+from rae_tf.grammar.decoding import stack as decoding
 from rae_tf.grammar import tasks
 
 # evaluate(codes (q, d)) -> (values (q,) to minimise, NaN = invalid;

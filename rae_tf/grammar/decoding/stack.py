@@ -29,7 +29,7 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 
-from rae_tf.grammar import losses
+from rae_tf.grammar.models import losses
 
 
 def _choose(logits: np.ndarray, mask: Optional[np.ndarray],

@@ -23,8 +23,8 @@ import re
 
 # Part of this module's interface, like expression_grammar's: grammars.py
 # builds the grammar from RULES, MAX_LENGTH, tokenize and parse.
-from rae_tf.grammar.smiles_rules import MAX_LENGTH  # pylint: disable=unused-import
-from rae_tf.grammar.smiles_rules import RULES
+from rae_tf.grammar.languages.smiles_rules import MAX_LENGTH  # pylint: disable=unused-import
+from rae_tf.grammar.languages.smiles_rules import RULES
 
 _R = {rule: index for index, rule in enumerate(RULES)}
 

@@ -55,7 +55,7 @@ from rdkit.Chem import QED
 from rdkit.Chem import rdFingerprintGenerator
 import scipy.stats
 
-from rae_tf.grammar import scores
+from rae_tf.grammar.measurements import scores
 
 UNIQUE_AT = (1000, 10000)
 MORGAN_RADIUS = 2

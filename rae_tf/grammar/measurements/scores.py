@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from rae_tf import errors
-from rae_tf.grammar import grammars
+from rae_tf.grammar.languages import grammars
 
 TARGET_EXPRESSION = "1/3+x+sin(x*x)"
 EXPRESSION_POINTS = np.linspace(-10.0, 10.0, 1000)

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from rae_tf import sampler as sampler_lib
-from rae_tf.grammar import decoding
+from rae_tf.grammar.decoding import stack as decoding
 
 MAX_FIT_STRINGS = 2000
 _ENCODE_BATCH = 500

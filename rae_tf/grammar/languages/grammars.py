@@ -22,8 +22,8 @@ from absl import logging
 import numpy as np
 
 from rae_tf import errors
-from rae_tf.grammar import expression_grammar
-from rae_tf.grammar import smiles_grammar
+from rae_tf.grammar.languages import expression_grammar
+from rae_tf.grammar.languages import smiles_grammar
 
 PADDING_RULE = "Nothing -> None"
 

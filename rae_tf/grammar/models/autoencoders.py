@@ -44,8 +44,8 @@ from rae_tf import models as image_models
 from rae_tf import regularizers
 from rae_tf.baselines import vae
 from rae_tf.grammar import config as config_lib
-from rae_tf.grammar import losses
-from rae_tf.grammar import networks
+from rae_tf.grammar.models import losses
+from rae_tf.grammar.models import networks
 
 
 def decode_with_l2(decoder, codes, training, seed_generator):
