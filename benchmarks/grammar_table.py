@@ -1,16 +1,23 @@
-r"""The README's GrammarRAE tables: every task x model x seed, one command.
+r"""The README's GrammarRAE tables, with their floors, in one command.
 
     python benchmarks/grammar_table.py --out=runs/grammar_table
+        [--tasks=expressions,molecules] [--seeds=0,1] [--reuse_stale]
 
-Runs `python -m rae_tf.grammar.main` for GRAE, GVAE and CVAE with seeds 0
-and 1: expressions on `flags/grammar_cpu.flags` (minutes per run), molecules
-on `flags/grammar_molecules_cpu.flags` (about half an hour per grammar run on
-2 cores). A run whose `results.json` exists under
-`--out/<task>/<model>-seed<k>` is reused, so an interrupted table resumes
-and a finished run can be copied in. Prints two Markdown tables: the
-expressions' valid shares and BO, and the molecules' MOSES metrics of the
-decoded ex-post GMM samples (`molecule_metrics.gmm`) with the valid share
-from N(0, I) beside them, BO and wall time.
+Runs `python -m rae_tf.grammar.main` on `flags/grammar_cpu.flags`
+(expressions, minutes per run) and `flags/grammar_molecules_cpu.flags`
+(molecules, up to an hour per run on 2 cores) for GRAE, GVAE and CVAE with
+each seed, and the untrained floors (`--epochs=0`: the GRAE nets on rules,
+the CVAE nets on characters). Rows: every run; "untrained"; "held-out data"
+(real validation molecules under the sample columns, the training strings'
+scores under the BO columns). Columns (results.json; protocol in
+`rae_tf/grammar/measurements/protocol.py`): token accuracy, Kusner et al.'s
+reconstruction accuracy (95% interval over strings), valid shares (greedy /
+per draw), FCD and MOSES metrics of the samples (molecules), BO % valid and
+average score (95% intervals over trials) and the top 3.
+
+A finished run under `--out/<task>/<row>` is reused only if its code stamp
+(`rae_tf.provenance`) has the current source hash; otherwise it is run
+again, unless `--reuse_stale`, and then its row names its older code.
 """
 
 from __future__ import annotations
@@ -21,48 +28,53 @@ import os
 import subprocess
 import sys
 
-FLAGFILES = {"expressions": "flags/grammar_cpu.flags",
-             "molecules": "flags/grammar_molecules_cpu.flags"}
-MODELS = ("grae", "gvae", "cvae")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from rae_tf import provenance  # pylint: disable=wrong-import-position
+
+FLAGFILES = {"expressions": ("flags/grammar_cpu.flags", "--task=expressions"),
+             "molecules": ("flags/grammar_molecules_cpu.flags",)}
 NAMES = {"grae": "GRAE", "gvae": "GVAE", "cvae": "CVAE"}
+# The untrained floors: one per architecture (rules, characters).
+FLOORS = (("untrained (rules)", "grae"), ("untrained (characters)", "cvae"))
+# The paper's BO table (PAPER.md): % valid, average score.
+PAPER = {"expressions": {"grae": (1.00, 3.22), "gvae": (0.99, 3.26),
+                         "cvae": (0.82, 4.74)},
+         "molecules": {"grae": (0.72, -5.62), "gvae": (0.28, -7.89),
+                       "cvae": (0.16, -25.64)}}
 
 
-MOLECULE_HEADER = (
-    "| model | seed | held-out cross-entropy (nats) | valid N(0,I) |"
-    " valid GMM | distinct valid GMM (Unique) | Novelty | IntDiv1 |"
-    " W1 logP / SA / QED / MW | BO valid / avg score | BO best (score) | run |"
-    "\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+def run_or_reuse(root: str, workdir: str, task: str, model: str, seed: int,
+                 extra_flags: tuple[str, ...] = (),
+                 reuse_stale: bool = False) -> dict:
+  """results.json of one run, running it if missing or of older code.
 
-
-def run_or_reuse(root: str, out: str, task: str, model: str, seed: int,
-                 extra_flags: tuple[str, ...] = ()) -> dict:
-  """Returns the results.json of one run, training it if it is missing.
-
-  `extra_flags` ("--name=value") follow the task's flagfile and override
-  it; a reused run must hold the same values.
+  `extra_flags` ("--name=value") follow the task's flagfile; a reused run
+  must hold the same values, task, model and seed.
   """
-  workdir = os.path.join(out, task, f"{model}-seed{seed}")
-  results_path = os.path.join(workdir, "results.json")
-  if not os.path.exists(results_path):
-    extra = ["--task=expressions"] if task == "expressions" else []
-    subprocess.run(
-        [sys.executable, "-m", "rae_tf.grammar.main",
-         f"--flagfile={FLAGFILES[task]}", *extra, f"--model={model}",
-         f"--seed={seed}", *extra_flags,
-         f"--workdir={os.path.abspath(workdir)}", "--overwrite"],
-        cwd=root, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-  with open(results_path) as f:
-    results = json.load(f)
-  config = results["config"]
-  wanted = dict(flag[2:].split("=", 1) for flag in extra_flags)
-  differing = [name for name, value in wanted.items()
-               if str(config.get(name)) != value
-               and not _same_number(config.get(name), value)]
-  if (config["seed"], config["model"], config["task"]) != (
-      seed, model, task) or differing:
-    raise SystemExit(f"{results_path} holds another run: {config}; delete it "
-                     "and rerun")
-  return results
+  path = os.path.join(workdir, "results.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      results = json.load(f)
+    config = results["config"]
+    wanted = dict(flag[2:].split("=", 1) for flag in extra_flags)
+    differing = [n for n, v in wanted.items() if str(config.get(n)) != v
+                 and not _same_number(config.get(n), v)]
+    if (config["seed"], config["model"], config["task"]) != (
+        seed, model, task) or differing:
+      raise SystemExit(f"{path} holds another run ({config}); delete it")
+    current = results.get("code", {}).get("source_hash") == (
+        provenance.source_hash())
+    if current or reuse_stale:
+      return results
+  subprocess.run(
+      [sys.executable, "-m", "rae_tf.grammar.main",
+       f"--flagfile={FLAGFILES[task][0]}", *FLAGFILES[task][1:],
+       f"--model={model}", f"--seed={seed}", *extra_flags,
+       f"--workdir={os.path.abspath(workdir)}", "--overwrite"],
+      cwd=root, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+  with open(path) as f:
+    return json.load(f)
 
 
 def _same_number(saved, flag_value: str) -> bool:
@@ -72,80 +84,141 @@ def _same_number(saved, flag_value: str) -> bool:
     return False
 
 
-def _percent(share) -> str:
-  return "–" if share is None else f"{100 * share:.1f}%"
+def percent(share, digits: int = 1) -> str:
+  return "–" if share is None else f"{100 * share:.{digits}f}%"
 
 
-def _bo(results: dict) -> tuple[str, str, str]:
-  """BO valid share, average score and best (score) over the pooled seeds."""
-  pooled = results["bayesopt"]["pooled"]
-  average = pooled["average_score"]
-  top = "; ".join(f"`{t['string']}` {t['score']:.2f}" for t in pooled["top3"])
-  return (_percent(pooled["valid_share"]),
-          "–" if average is None else f"{average:.2f}", top or "–")
+def interval(summary, scale: float = 1.0, digits: int = 2,
+             unit: str = "") -> str:
+  """"m [lo, hi]" of a `intervals.mean_interval` dict, or "–"."""
+  if not summary:
+    return "–"
+  text = f"{scale * summary['mean']:.{digits}f}{unit}"
+  if summary.get("low") is not None:
+    text += (f" [{scale * summary['low']:.{digits}f}, "
+             f"{scale * summary['high']:.{digits}f}]")
+  return text
 
 
-def expression_row(results: dict) -> str:
-  """One row: model, seed, rec. acc., valid N(0,I) / GMM, BO, run s."""
-  config = results["config"]
-  bo_valid, bo_average, bo_top = _bo(results)
-  return (f"| {NAMES[config['model']]} | {config['seed']} | "
-          f"{_percent(results['reconstruction_accuracy'])} | "
-          f"{_percent(results['valid']['prior'])} | "
-          f"{_percent(results['valid']['gmm'])} | {bo_valid} | "
-          f"{bo_average} | {bo_top} | {results['wall_time_seconds']:.0f} |")
+def code_label(results: dict) -> str:
+  code = results.get("code") or {}
+  label = code.get("source_hash", "?")
+  return label if label == provenance.source_hash() else f"{label} (stale)"
 
 
-def molecule_row(results: dict, label: str | None = None) -> str:
-  """One row: the MOSES metrics of the GMM samples, BO and wall time.
+def _fcd(metrics) -> str:
+  fcd = (metrics or {}).get("fcd")
+  return "–" if not fcd else f"{fcd['value']:.1f}"
 
-  `label` replaces the model's name in the first column.
-  """
-  config = results["config"]
-  gmm = results["molecule_metrics"]["gmm"]
-  distinct = round(gmm["valid_samples"] * (gmm["unique"] or 0))
-  w1 = ("–" if not gmm["valid_samples"] else
-        f"{gmm['w1_logp']:.2f} / {gmm['w1_sa']:.2f} / {gmm['w1_qed']:.2f} / "
-        f"{gmm['w1_weight']:.0f}")
-  def _metric(key):
-    return "–" if gmm.get(key) is None else f"{gmm[key]:.2f}"
-  # GRAE optimises the masked cross-entropy; the VAEs report it beside
-  # Kusner et al.'s objective.
-  cross_entropy = results["test"].get("cross_entropy",
-                                      results["test"]["reconstruction"])
-  bo_valid, bo_average, _ = _bo(results)
-  top3 = results["bayesopt"]["pooled"]["top3"]
-  bo_best = f"`{top3[0]['string']}` {top3[0]['score']:.2f}" if top3 else "–"
+
+def _top3(bo) -> str:
+  if not bo or not bo["top3"]:
+    return "–"
+  return "; ".join(f"`{t['string']}` {t['score']:.2f}" for t in bo["top3"])
+
+
+def _minutes(results: dict) -> str:
   minutes, seconds = divmod(round(results["wall_time_seconds"]), 60)
-  return (f"| {label or NAMES[config['model']]} | {config['seed']} | "
-          f"{cross_entropy:.2f} | "
-          f"{_percent(results['valid']['prior'])} | {_percent(gmm['valid'])} |"
-          f" {distinct} ({_metric('unique')}) | {_metric('novelty')} |"
-          f" {_metric('int_div')} | {w1} | {bo_valid} / {bo_average} |"
-          f" {bo_best} | {minutes} min {seconds:02d} s |")
+  return f"{minutes} min {seconds:02d} s"
+
+
+def model_row(label: str, results: dict, molecules: bool) -> str:
+  """One row of a trained or untrained run."""
+  rec = results["reconstruction"]
+  samples = results["samples"]
+  bo = results["bayesopt"]
+  cells = [label, str(results["config"]["seed"]),
+           str(results.get("epochs_trained", "–")),
+           percent(rec["token_accuracy"]),
+           interval(rec["sampled_accuracy"], 100, 1, "%"),
+           f"{percent(samples['prior']['validity']['greedy'])} / "
+           f"{percent(samples['prior']['validity']['per_draw'])}",
+           percent(samples["gmm"]["validity"]["per_draw"])]
+  gmm = samples["gmm"]["metrics"]
+  if molecules:
+    cells += [f"{_fcd(gmm)} / {_fcd(samples['prior']['metrics'])}",
+              f"{_number(gmm['unique'])} / {_number(gmm['novelty'])} / "
+              f"{_number(gmm['int_div'])}"]
+  else:
+    cells += [_number(gmm["unique"])]
+  cells += [interval(bo and bo["valid_share"], 100, 1, "%"),
+            interval(bo and bo["average_score"]), _top3(bo),
+            code_label(results), _minutes(results)]
+  return "| " + " | ".join(cells) + " |"
+
+
+def _number(value) -> str:
+  return "–" if value is None else f"{value:.2f}"
+
+
+def data_row(results: dict, molecules: bool) -> str:
+  """The held-out data row: real molecules, training strings' scores."""
+  real = results.get("real")
+  scores = (results["bayesopt"] or {}).get("training_scores")
+  cells = ["held-out data", "–", "–", "–", "–", "–", "–"]
+  if molecules:
+    cells += [_fcd(real) + " / –",
+              f"{_number(real['unique'])} / {_number(real['novelty'])} / "
+              f"{_number(real['int_div'])}"]
+  else:
+    cells += ["–"]
+  cells += ["–", f"{scores['average']:.2f} (training set)" if scores else "–",
+            "; ".join(f"`{t['string']}` {t['score']:.2f}"
+                      for t in scores["top3"]) if scores else "–",
+            code_label(results), "–"]
+  return "| " + " | ".join(cells) + " |"
+
+
+def header(molecules: bool) -> str:
+  columns = ["row", "seed", "epochs", "token acc.",
+             "rec. acc. (Kusner) [95%]", "valid prior: greedy / per draw",
+             "valid GMM per draw"]
+  columns += (["FCD GMM / prior", "GMM unique / novel / IntDiv1"]
+              if molecules else ["GMM unique"])
+  columns += ["BO % valid [95%]", "BO avg score [95%]",
+              "BO top 3 (best per trial)", "code", "run"]
+  return ("| " + " | ".join(columns) + " |\n|"
+          + "---|" * len(columns))
+
+
+def task_table(root: str, out: str, task: str, seeds: list[int],
+               reuse_stale: bool) -> str:
+  """The Markdown table of one task: models x seeds, floors, data, paper."""
+  molecules = task == "molecules"
+  lines = [header(molecules)]
+  first = None
+  for model in ("grae", "gvae", "cvae"):
+    for seed in seeds:
+      results = run_or_reuse(root, os.path.join(out, task, f"{model}-seed"
+                                                f"{seed}"), task, model, seed,
+                             reuse_stale=reuse_stale)
+      first = first or results
+      lines.append(model_row(NAMES[model], results, molecules))
+  for label, model in FLOORS:
+    results = run_or_reuse(root, os.path.join(out, task, f"{model}-untrained"),
+                           task, model, seeds[0], ("--epochs=0",),
+                           reuse_stale)
+    lines.append(model_row(label, results, molecules))
+  lines.append(data_row(first, molecules))
+  paper = ", ".join(f"{NAMES[m]} {v:.2f} / {s:.2f}"
+                    for m, (v, s) in PAPER[task].items())
+  lines.append(f"\nProtocol: {json.dumps(first['protocol'], indent=1)}\n"
+               f"Paper (BO % valid / average score): {paper}.")
+  return "\n".join(lines)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--out", default="runs/grammar_table")
   parser.add_argument("--tasks", default="expressions,molecules")
-  parser.add_argument("--models", default=",".join(MODELS))
   parser.add_argument("--seeds", default="0,1")
+  parser.add_argument("--reuse_stale", action="store_true",
+                      help="reuse finished runs of older code (named so)")
   args = parser.parse_args()
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   seeds = [int(s) for s in args.seeds.split(",")]
-  models = args.models.split(",")
   for task in args.tasks.split(","):
-    rows = [run_or_reuse(root, args.out, task, model, seed)
-            for model in models for seed in seeds]
-    if task == "expressions":
-      print("| model | seed | rec. acc. | valid N(0,I) | valid GMM | BO valid |"
-            " BO avg score | BO top 3 (score) | run s |")
-      print("|---|---|---|---|---|---|---|---|---|")
-      print("\n".join(map(expression_row, rows)))
-    else:
-      print(MOLECULE_HEADER)
-      print("\n".join(map(molecule_row, rows)))
+    print(task_table(root, args.out, task, seeds, args.reuse_stale))
     print()
 
 

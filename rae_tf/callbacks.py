@@ -111,9 +111,29 @@ class BestWeightsCheckpoint(keras.callbacks.Callback):
     value = float((logs or {}).get(self.monitor, math.inf))
     if value < self.best:
       self.best, self.best_epoch = value, epoch
-      tmp = self.path[:-len(".weights.h5")] + ".tmp.weights.h5"
-      self.model.save_weights(tmp)
-      os.replace(tmp, self.path)
+      files.atomic_save_weights(self.model, self.path)
+
+
+class TimeLimit(keras.callbacks.Callback):
+  """Stops training after the epoch during which `minutes` have passed.
+
+  The clock starts at `on_train_begin`; an epoch is never cut short, so a
+  run trains whole epochs and ends at most one epoch past the limit.
+  """
+
+  def __init__(self, minutes: float):
+    super().__init__()
+    self.seconds = 60.0 * minutes
+    self.stopped_after_epoch = None
+    self._start = None
+
+  def on_train_begin(self, logs=None):
+    self._start = time.perf_counter()
+
+  def on_epoch_end(self, epoch, logs=None):
+    if time.perf_counter() - self._start >= self.seconds:
+      self.stopped_after_epoch = epoch + 1
+      self.model.stop_training = True
 
 
 class TrainingThroughput(keras.callbacks.Callback):
@@ -197,9 +217,7 @@ class ResumeCheckpoint(keras.callbacks.Callback):
     self.last_logs = {k: float(v) for k, v in (logs or {}).items()}
     os.makedirs(self.directory, exist_ok=True)
     name = f"epoch-{epoch + 1:04d}.weights.h5"
-    tmp = os.path.join(self.directory, "tmp.weights.h5")
-    self.model.save_weights(tmp)
-    os.replace(tmp, os.path.join(self.directory, name))
+    files.atomic_save_weights(self.model, os.path.join(self.directory, name))
     state = {
         "epoch": epoch + 1,
         "weights": name,

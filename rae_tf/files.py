@@ -42,6 +42,28 @@ def atomic_write_text(path: str, text: str) -> None:
   atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_save_weights(model, path: str) -> None:
+  """`model.save_weights(path)` through a temporary file and a rename.
+
+  Args:
+    model: a Keras model.
+    path: a `.weights.h5` path; written whole or not at all.
+  """
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-",
+                             suffix=".weights.h5")
+  os.close(fd)
+  try:
+    model.save_weights(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(tmp)
+    raise
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str):
   """Yields a temporary directory that is renamed to `path` on success.

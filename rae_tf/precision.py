@@ -3,12 +3,15 @@
 `mixed_bfloat16` needs bfloat16 convolutions. TensorFlow's oneDNN kernels
 have them on CPUs with AVX-512 (BF16 or AMX for speed); where oneDNN is
 limited to AVX2 (an older CPU, or `ONEDNN_MAX_CPU_ISA=AVX2`) the first
-bfloat16 convolution aborts. `use_policy` turns that into one line that
-names the fix before any data is read, then sets the policy.
+bfloat16 convolution aborts. `policy` turns that into one line that names
+the fix before any data is read, then sets the policy for a block and
+restores the caller's afterwards, so a Python caller that builds a model
+after a bfloat16 run gets the policy it had.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from rae_tf import errors
@@ -35,14 +38,22 @@ def require_bfloat16_kernels(setting: str, instead: str) -> None:
         f"on this CPU do not run (oneDNN below AVX-512); use {instead}")
 
 
-def use_policy(policy: str) -> None:
-  """Sets Keras' global dtype policy, after checking this CPU can run it.
+@contextlib.contextmanager
+def policy(name: str):
+  """Keras' global dtype policy is `name` inside the block; the previous
+  one is restored after it, exception or not.
 
   Raises:
-    errors.ConfigError: `mixed_bfloat16` without bfloat16 kernels.
+    errors.ConfigError: `mixed_bfloat16` without bfloat16 kernels (the
+      policy is left as it was).
   """
   import keras  # pylint: disable=g-import-not-at-top
-  if policy == "mixed_bfloat16":
+  if name == "mixed_bfloat16":
     require_bfloat16_kernels("--precision=mixed_bfloat16",
                              "--precision=float32")
-  keras.mixed_precision.set_global_policy(policy)
+  previous = keras.mixed_precision.global_policy()
+  keras.mixed_precision.set_global_policy(name)
+  try:
+    yield
+  finally:
+    keras.mixed_precision.set_global_policy(previous)

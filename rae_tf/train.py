@@ -34,6 +34,7 @@ from rae_tf import export
 from rae_tf import files
 from rae_tf import models
 from rae_tf import precision
+from rae_tf import provenance
 from rae_tf import sampler as sampler_lib
 from rae_tf import visualize
 
@@ -141,8 +142,13 @@ def run(config: config_lib.Config, workdir: str,
     errors.UserError subclasses: bad work directory, data or density fit,
       or a non-finite loss.
   """
+  with precision.policy(config.precision):
+    return _run(config, workdir, overwrite)
+
+
+def _run(config: config_lib.Config, workdir: str, overwrite: bool) -> dict:
+  """`run` under the run's dtype policy."""
   start = time.perf_counter()
-  precision.use_policy(config.precision)
   strategy = distribute.make_strategy(config.distribute)
   chief = distribute.is_chief(strategy)
   resume_dir = os.path.join(workdir, "checkpoints", "resume")
@@ -274,6 +280,7 @@ def run(config: config_lib.Config, workdir: str,
   results = {
       "run_name": config.run_name,
       "config": json.loads(config.to_json()),
+      "code": provenance.stamp(),
       "dataset_sizes": dict(splits.sizes),
       "epochs_run": config.epochs,
       "resumed_after_epoch": initial_epoch or None,

@@ -47,3 +47,18 @@ def test_scaling_the_loss_and_its_scale_leaves_the_schedule_unchanged(factor):
       callbacks.learning_rate_plateau(2, 1.0 / factor), authors * factor)
   assert scaled == pytest.approx(reference)
   assert reference[-1] < reference[0]  # the schedule did halve
+
+
+def test_the_time_limit_stops_after_the_epoch_that_crosses_it(monkeypatch):
+  clock = iter([0.0, 20.0, 50.0, 70.0, 100.0])
+  monkeypatch.setattr(callbacks.time, "perf_counter", lambda: next(clock))
+  model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+  limit = callbacks.TimeLimit(minutes=1.0)  # 60 s
+  limit.set_model(model)
+  model.stop_training = False
+  limit.on_train_begin()  # t = 0
+  for epoch in range(3):  # ends at t = 20, 50, 70
+    limit.on_epoch_end(epoch)
+    if model.stop_training:
+      break
+  assert limit.stopped_after_epoch == 3 and epoch == 2

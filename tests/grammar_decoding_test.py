@@ -1,9 +1,13 @@
-"""Stack decoding: always a string of the grammar, or None if unfinished."""
+"""Stack decoding: always a string of the grammar, or None if unfinished;
+draws follow the masked softmax."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.decoding import symbols as symbols_lib
+from rae_tf.grammar.languages import characters
 from rae_tf.grammar.languages import grammars
 import grammar_toy  # tests/grammar_toy.py
 
@@ -80,7 +84,7 @@ def test_finished_decodings_parse_back_to_the_same_rules(task):
   # Logits favouring rules with few right-hand non-terminals, so that many
   # random derivations finish within T steps.
   grammar = grammars.grammar_for(task)
-  symbols = decoding.RuleSymbols(grammar)
+  symbols = symbols_lib.RuleSymbols(grammar)
   pushes = np.array([len(r) for r in grammar.rhs_nonterminals])
   rng = np.random.default_rng(0)
   logits = rng.normal(size=(300, grammar.max_length, grammar.num_rules)) * 2
@@ -91,3 +95,63 @@ def test_finished_decodings_parse_back_to_the_same_rules(task):
   for i in finished:
     derivation = grammar.to_rules(strings[i])
     assert rules[i, :len(derivation)].tolist() == derivation
+
+
+def test_draw_frequencies_match_the_masked_softmax():
+  # Step 0 pops S, whose rules are 0 and 1; logits (1.0, -0.5) and a large
+  # logit on rule 2 (a T-rule) that the mask must remove. Masked softmax:
+  # p0 = e^1 / (e^1 + e^-0.5) = 0.8176, p1 = 0.1824. 10,000 draws of one
+  # code; chi-square with 1 degree of freedom.
+  grammar = grammar_toy.ToyGrammar()
+  logits = np.zeros((1, 10, 5))
+  logits[0, 0, :3] = (1.0, -0.5, 40.0)
+  rules, _ = decoding.decode_rules(logits, grammar, np.random.default_rng(0),
+                                   draws=10_000)
+  counts = np.bincount(rules[:, 0], minlength=5)
+  assert counts[2:].sum() == 0  # never outside S's rules
+  expected = 10_000 * np.exp([1.0, -0.5]) / np.exp([1.0, -0.5]).sum()
+  assert stats.chisquare(counts[:2], expected).pvalue > 0.01
+
+
+def test_draws_never_leave_the_mask_of_the_popped_symbol():
+  grammar = grammars.grammar_for("molecules")
+  rng = np.random.default_rng(1)
+  logits = rng.normal(size=(3, 40, grammar.num_rules)) * 5
+  rules, _ = decoding.decode_rules(logits, grammar, rng, draws=200)
+  # Replay each row's stack and check every rule against its popped symbol.
+  for row in rules[::37]:
+    stack = [grammar.start]
+    for rule in row:
+      top = stack.pop() if stack else grammar.nothing
+      assert grammar.masks[top, rule] == 1
+      stack += list(grammar.rhs_nonterminals[rule])[::-1]
+
+
+def test_draws_are_rows_code_by_code_and_seeded():
+  # Code 0 favours S -> T then T -> 'x' ("x"), code 1 S -> S + T first.
+  grammar = grammar_toy.ToyGrammar()
+  logits = np.full((2, 10, 5), -30.0)
+  logits[:, :, 4] = 0.0
+  logits[0, 0, 1], logits[0, 1, 2] = 30.0, 30.0
+  logits[1, 0, 0], logits[1, 1:, 1], logits[1, 1:, 2] = 30.0, 30.0, 30.0
+  first, _ = decoding.decode_rules(logits, grammar, np.random.default_rng(5),
+                                   draws=3)
+  again, _ = decoding.decode_rules(logits, grammar, np.random.default_rng(5),
+                                   draws=3)
+  np.testing.assert_array_equal(first, again)
+  assert (first[:3, 0] == 1).all() and (first[3:, 0] == 0).all()
+  with pytest.raises(ValueError, match="draws must be 1 for greedy"):
+    decoding.decode_rules(logits, grammar, None, draws=2)
+
+
+def test_character_draws_follow_the_softmax():
+  vocabulary = characters.characters_for("expressions")
+  symbols = symbols_lib.CharacterSymbols(vocabulary)
+  logits = np.full((1, vocabulary.max_length, vocabulary.num_characters),
+                   -50.0)
+  logits[0, 1:, vocabulary.padding] = 0.0  # padding after step 0
+  logits[0, 0, :2] = (np.log(3.0), 0.0)  # "x" 3/4, "+" 1/4 at step 0
+  tokens, strings = symbols.decode(logits, np.random.default_rng(2),
+                                   draws=4000)
+  assert set(strings) == {"x", "+"}
+  assert abs(np.mean(tokens[:, 0] == 0) - 0.75) < 0.03

@@ -5,17 +5,21 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from rae_tf import precision
+from rae_tf import provenance
 from rae_tf.grammar.languages import datasets
 from rae_tf.grammar.languages import grammars
 from rae_tf.grammar import tasks
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ("--flagfile=flags/grammar_cpu.flags", "--epochs=1", "--num_samples=40",
-        "--bo_iterations=1", "--bo_batch=3", "--bo_seeds=1",
-        "--bo_train_points=30", "--gmm_components=3")
+        "--bo_iterations=2", "--bo_batch=3", "--bo_trials=2",
+        "--bo_train_points=30", "--gmm_components=3",
+        "--reconstruction_strings=8", "--reconstruction_encodes=2",
+        "--reconstruction_draws=5", "--metric_samples=12")
 
 
 def run_main(*flags, timeout=600):
@@ -88,16 +92,52 @@ def test_results_hold_the_metrics(finished_run):
   assert results["config"]["model"] == model
   assert results["config"]["precision"] == (
       MOLECULE_POLICY if name == "molecules_gvae" else "float32")
-  assert results["strings"]["train"] + results["strings"]["test"] == (
-      results["strings"]["encoded"])
-  assert 0.0 <= results["reconstruction_accuracy"] <= 1.0
-  assert set(results["valid"]) == {"prior", "gmm"}
-  assert all(0.0 <= v <= 1.0 for v in results["valid"].values())
+  assert results["code"]["source_hash"] == provenance.source_hash()
+  strings = results["strings"]
+  assert strings["train"] + strings["validation"] + strings["test"] == (
+      strings["encoded"])
+  reconstruction = results["reconstruction"]
+  assert reconstruction["strings"] == min(8, strings["test"])
+  assert 0.0 <= reconstruction["token_accuracy"] <= 1.0
+  sampled = reconstruction["sampled_accuracy"]
+  assert (sampled["encodes"], sampled["draws"]) == (2, 5)
+  assert sampled["low"] <= sampled["mean"] <= sampled["high"]
+  for source in ("prior", "gmm"):
+    validity = results["samples"][source]["validity"]
+    assert validity["codes"] == 40  # --num_samples
+    assert validity["draws"] == tasks.TASKS[task].draws
+    assert 0.0 <= validity["greedy"] <= 1.0
+    assert 0.0 <= validity["per_draw"] <= 1.0
+  assert set(results["protocol"]) == {"reconstruction", "validity",
+                                      "sample_metrics", "bayesopt"}
+
+
+def test_bayesopt_records_every_proposal_and_kusners_metrics(finished_run):
+  name, workdir, _, results = finished_run
+  task = tasks.TASKS[name.split("_")[0]]
+  with open(os.path.join(workdir, "bayesopt.json")) as f:
+    proposals = json.load(f)
+  # 2 trials x 2 rounds x 3 proposals, each with what Kusner et al. keep.
+  assert len(proposals) == 12
+  assert [p["trial"] for p in proposals] == [0] * 6 + [1] * 6
+  assert [p["iteration"] for p in proposals[:6]] == [1, 1, 1, 2, 2, 2]
+  for proposal in proposals:
+    assert len(proposal["code"]) == results["config"]["latent_dim"]
+    assert 0 <= proposal["valid_draws"] <= task.draws
+    valid = proposal["string"] is not None
+    assert valid == (proposal["score"] is not None) == (
+        proposal["valid_draws"] > 0)
+    if valid:
+      assert task.is_valid(proposal["string"])
+      assert proposal["score"] == pytest.approx(task.score(proposal["string"]))
   bo = results["bayesopt"]
-  assert bo["pooled"]["proposals"] == 3  # 1 round x 3 points x 1 seed
-  assert [s["seed"] for s in bo["seeds"]] == [0]
-  for entry in bo["pooled"]["top3"]:
-    assert isinstance(entry["string"], str) and entry["score"] is not None
+  per_trial = [sum(p["score"] is not None for p in proposals[6 * t:6 * t + 6])
+               / 6 for t in (0, 1)]
+  assert bo["valid_share"]["mean"] == pytest.approx(np.mean(per_trial))
+  assert [t["valid_share"] for t in bo["per_trial"]] == pytest.approx(
+      per_trial)
+  assert len(bo["top3"]) <= 2  # one best per trial
+  assert bo["training_scores"]["strings"] == results["strings"]["train"]
 
 
 def test_the_sequence_length_comes_from_the_data_when_asked(finished_run):
@@ -114,33 +154,62 @@ def test_the_sequence_length_comes_from_the_data_when_asked(finished_run):
   assert results["strings"]["encoded"] == 80 - choice["dropped"]
 
 
-def test_the_learning_curve_records_valid_samples_per_epoch(finished_run):
+def test_the_learning_curve_starts_at_the_untrained_floor(finished_run):
   name, workdir, _, results = finished_run
   curve = results["learning_curve"]
   if name != "molecules_gvae":
     assert curve is None  # --curve_samples is 0 by default
     return
-  assert [point["epoch"] for point in curve] == [1]  # --epochs=1
-  point = curve[0]
-  assert 0.0 <= point["gmm_valid"] <= 1.0
-  assert 0 <= point["gmm_distinct_valid"] <= round(10 * point["gmm_valid"])
-  assert point["loss"] > 0 and point["val_loss"] > 0
-  assert 0 < point["seconds"] < results["fit_seconds"]
+  assert [point["epoch"] for point in curve] == [0, 1]  # --epochs=1
+  for point in curve:
+    assert 0.0 <= point["gmm_valid"] <= 1.0
+    assert 0 <= point["gmm_distinct_valid"] <= round(10 * point["gmm_valid"])
+    assert 0.0 <= point["token_accuracy"] <= 1.0
+    assert 0.0 <= point["sampled_accuracy"] <= 1.0
+    assert 0 < point["seconds"] < results["fit_seconds"]
+  assert curve[1]["loss"] > 0 and curve[1]["val_loss"] > 0
+  assert np.isnan(curve[0]["loss"])  # before training
+
+
+def test_an_untrained_run_measures_the_floor(tmp_path):
+  workdir = str(tmp_path / "floor")
+  result = run_main(*TINY, "--task=expressions", "--max_examples=300",
+                    "--width=0.25", "--epochs=0", "--bo_iterations=0",
+                    f"--workdir={workdir}")
+  assert result.returncode == 0, result.stderr[-5000:]
+  with open(os.path.join(workdir, "results.json")) as f:
+    results = json.load(f)
+  assert results["epochs_trained"] == 0 and results["best_epoch"] is None
+  assert results["bayesopt"] is None
+  assert not os.path.exists(os.path.join(workdir, "checkpoints"))
+  assert 0.0 <= results["reconstruction"]["token_accuracy"] <= 1.0
 
 
 def test_molecule_runs_report_moses_metrics_of_both_sample_sets(finished_run):
   name, _, _, results = finished_run
   if not name.startswith("molecules"):
-    assert results["molecule_metrics"] is None
+    assert results["real"] is None
+    assert set(results["samples"]["gmm"]["metrics"]) == {
+        "samples", "valid_samples", "valid", "unique"}
     return
-  assert set(results["molecule_metrics"]) == {"prior", "gmm"}
-  for source, metrics in results["molecule_metrics"].items():
-    assert metrics["samples"] == 40  # --num_samples
-    assert metrics["valid"] == pytest.approx(results["valid"][source])
-    # 40 samples: too few for unique@1000 and unique@10000.
+  sets = {source: results["samples"][source]["metrics"]
+          for source in ("prior", "gmm")}
+  # The floor: 12 real validation molecules (or all, if fewer).
+  assert results["real"]["samples"] == results["real"]["valid_samples"] == (
+      min(12, results["strings"]["validation"]))
+  for source, metrics in [*sets.items(), ("real", results["real"])]:
+    # Sampled until 12 are valid (--metric_samples), at most 50 x 12 codes.
+    assert (metrics["valid_samples"] == min(12, metrics["samples"])
+            or metrics["samples"] == 600)
+    assert metrics["valid"] == metrics["valid_samples"] / metrics["samples"]
+    # Too few for unique@1000 and unique@10000.
     assert metrics["unique@1000"] is None and metrics["unique@10000"] is None
     measured = ("unique", "novelty", "int_div", "int_div2", "w1_logp",
                 "w1_sa", "w1_qed", "w1_weight")
+    assert (metrics["fcd"] is None) == (metrics["valid_samples"] < 2)
+    if metrics["fcd"]:
+      assert metrics["fcd"]["n"] == metrics["valid_samples"]
+      assert metrics["fcd"]["value"] > 0
     if metrics["valid_samples"] == 0:
       assert all(metrics[key] is None for key in measured)
     else:
@@ -153,12 +222,13 @@ def test_reported_valid_shares_match_the_written_samples(finished_run):
   name, workdir, _, results = finished_run
   task = tasks.TASKS[name.split("_")[0]]
   for source in ("prior", "gmm"):
+    metrics = results["samples"][source]["metrics"]
     with open(os.path.join(workdir, "samples", f"{source}.txt")) as f:
       lines = f.read().splitlines()
-    assert len(lines) == 40  # --num_samples
+    assert len(lines) == metrics["samples"]
     valid = [task.is_valid(None if line == "<invalid>" else line)
              for line in lines]
-    assert sum(valid) / len(valid) == pytest.approx(results["valid"][source])
+    assert sum(valid) == metrics["valid_samples"]
 
 
 def test_grammar_models_only_decode_strings_of_the_grammar(finished_run):
@@ -174,6 +244,7 @@ def test_grammar_models_only_decode_strings_of_the_grammar(finished_run):
                   if line != "<invalid>"]
   with open(os.path.join(workdir, "bayesopt.json")) as f:
     decoded += [p["string"] for p in json.load(f) if p["string"]]
+  assert decoded
   for string in decoded:
     grammar.to_rules(string)  # raises GrammarError if not in the grammar
 
@@ -184,6 +255,20 @@ def test_grammar_models_only_decode_strings_of_the_grammar(finished_run):
     (("--latent_dim=0",), ("latent_dim must be a positive integer; got 0",)),
     (("--length_percentile=0",),
      ("length_percentile must be in (0, 100]; got 0.0",)),
+    (("--epochs=-1",), ("epochs must be an integer >= 0; got -1",)),
+    (("--validation_fraction=1",),
+     ("validation_fraction must be in (0, 1); got 1.0",)),
+    (("--lr_factor=1.5",), ("lr_factor must be in (0, 1); got 1.5",)),
+    (("--min_learning_rate=0.01",),
+     ("min_learning_rate must be in (0, learning_rate = 0.001]; got 0.01",)),
+    (("--bo_trials=-2",), ("bo_trials must be an integer >= 0; got -2",)),
+    (("--reconstruction_draws=0",),
+     ("reconstruction_draws must be a positive integer; got 0",)),
+    (("--metric_samples=0",),
+     ("metric_samples must be a positive integer; got 0",)),
+    (("--max_train_minutes=0",), ("max_train_minutes must be > 0; got 0.0",)),
+    (("--inter_op_threads=-1",),
+     ("inter_op_threads must be an integer >= 0; got -1",)),
     (("--task=molecules", "--smiles_file=/nonexistent.smi"),
      ("/nonexistent.smi does not exist",)),
 ])

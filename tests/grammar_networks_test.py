@@ -4,6 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from rae_tf.grammar import config as grammar_config
+from rae_tf.grammar.models import autoencoders
 from rae_tf.grammar.models import networks
 
 
@@ -23,7 +25,7 @@ def test_expressions_nets_at_width_one_have_the_hand_counted_parameters():
 @pytest.mark.parametrize("task, length, symbols, latent", [
     ("expressions", 15, 12, 25), ("molecules", 277, 76, 56)])
 def test_shapes_per_task(task, length, symbols, latent):
-  encoder = networks.build_encoder(task, length, symbols, latent, width=0.1)
+  encoder = networks.build_encoder(task, length, symbols, latent)
   decoder = networks.build_decoder(task, length, symbols, latent, width=0.1)
   sequences = np.zeros((2, length, symbols), np.float32)
   assert encoder(sequences).shape == (2, latent)
@@ -49,8 +51,7 @@ def test_batch_norm_where_kusner_et_al_put_it():
                for layer in model.layers)
   # model_eq.py: BN after each conv; model_zinc.py: none.
   assert batch_norms(networks.build_encoder("expressions", 15, 12, 25)) == 3
-  assert batch_norms(networks.build_encoder(
-      "molecules", 277, 76, 56, width=0.1)) == 0
+  assert batch_norms(networks.build_encoder("molecules", 277, 76, 56)) == 0
   # model_eq.py's decoder normalises z before its Dense: 2 * 25 trainable
   # and 2 * 25 moving parameters more than the 161162 above.
   decoder = networks.build_decoder("expressions", 15, 12, 25,
@@ -59,11 +60,34 @@ def test_batch_norm_where_kusner_et_al_put_it():
   assert decoder.count_params() == 161162 + 4 * 25
 
 
-def test_width_scales_hidden_and_recurrent_layers():
+def test_width_scales_the_grus_only():
   decoder = networks.build_decoder("molecules", 277, 76, 56, width=0.1)
   grus = [layer for layer in decoder.layers
           if isinstance(layer, keras.layers.GRU)]
   assert [gru.units for gru in grus] == [50, 50, 50]  # round(501 * 0.1)
+
+
+def test_the_molecule_encoder_is_kusners_at_every_width():
+  # model_zinc.py: Conv1D 9 (k 9), 9 (k 9), 10 (k 11), valid, ReLU ->
+  # Dense 435. On (137, 76): 137 -> 129 -> 121 -> 111 steps, so the Dense
+  # sees 111 * 10 = 1110 features:
+  #   conv 76*9*9+9 = 6165; conv 9*9*9+9 = 738; conv 9*11*10+10 = 1000;
+  #   Dense 1110*435+435 = 483285; Dense 435*56+56 = 24416; sum 515604.
+  encoder = networks.build_encoder("molecules", 137, 76, 56)
+  assert [layer.filters for layer in encoder.layers
+          if isinstance(layer, keras.layers.Conv1D)] == [9, 9, 10]
+  assert encoder.count_params() == 515604
+  for config in (make("grae", 0.25), make("gvae", 0.5), make("cvae", 0.1)):
+    model = autoencoders.build_model(config, 137, np.ones((76, 76)))
+    filters = [layer.filters for layer in model.encoder.layers
+               if isinstance(layer, keras.layers.Conv1D)]
+    assert filters == [9, 9, 10], config.width
+    assert [layer.units for layer in model.encoder.layers
+            if isinstance(layer, keras.layers.Dense)][0] == 435
+
+
+def make(model, width):
+  return grammar_config.make_config("molecules", model, "cpu", width=width)
 
 
 def test_decoder_kernels_include_the_gru_cells():

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.decoding import symbols as symbols_lib
 from rae_tf.grammar.languages import characters
 from rae_tf.grammar.languages import grammars
 from rae_tf.grammar.languages import sequence_length
 
 
 def character_symbols():
-  return decoding.CharacterSymbols(characters.characters_for("expressions"))
+  return symbols_lib.CharacterSymbols(characters.characters_for("expressions"))
 
 
 def test_percentile_of_character_lengths_worked_by_hand():
@@ -28,7 +28,7 @@ def test_percentile_of_character_lengths_worked_by_hand():
 
 
 def test_rule_lengths_are_the_derivations_and_unparseable_strings_skipped():
-  symbols = decoding.RuleSymbols(grammars.grammar_for("expressions"))
+  symbols = symbols_lib.RuleSymbols(grammars.grammar_for("expressions"))
   # "x": S -> T, T -> 'x' (2 rules); "x+1": S -> S '+' T, S -> T, T -> 'x',
   # T -> '1' (4 rules); "sin(x)": S -> T, T -> 'sin(' S ')', S -> T,
   # T -> 'x' (4 rules); "x+" does not parse.

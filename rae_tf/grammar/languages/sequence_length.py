@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rae_tf.grammar.decoding import stack as decoding
+from rae_tf.grammar.decoding import symbols as symbols_lib
 from rae_tf.grammar.languages import grammars
 
 
@@ -44,10 +44,10 @@ class LengthChoice:
 def symbol_lengths(symbols, strings: Sequence[str]) -> np.ndarray:
   """(N',) int lengths of the strings `symbols` can encode at any length.
 
-  Rules of the derivation (`decoding.RuleSymbols`) or characters within the
-  vocabulary (`decoding.CharacterSymbols`); the others are left out.
+  Rules of the derivation (`symbols_lib.RuleSymbols`) or characters within the
+  vocabulary (`symbols_lib.CharacterSymbols`); the others are left out.
   """
-  if isinstance(symbols, decoding.RuleSymbols):
+  if isinstance(symbols, symbols_lib.RuleSymbols):
     lengths = []
     for string in strings:
       try:

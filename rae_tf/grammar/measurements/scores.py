@@ -61,6 +61,11 @@ def evaluate_expression(expression: str) -> np.ndarray | None:
                          EXPRESSION_POINTS.shape)
 
 
+def is_expression(expression: str) -> bool:
+  """Whether `expression` is in the grammar and evaluates (no 0-division)."""
+  return evaluate_expression(expression) is not None
+
+
 @functools.cache
 def _target() -> np.ndarray:
   return evaluate_expression(TARGET_EXPRESSION)
@@ -92,6 +97,20 @@ class MoleculeTerms:
             + (-self.ring_penalty - RING_MEAN) / RING_STD)
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def is_molecule(smiles: str) -> bool:
+  """Whether RDKit accepts `smiles` (MolFromSmiles; "" is not a molecule).
+
+  Cached: the draws of a decoder repeat strings many times.
+  """
+  from rdkit import Chem  # pylint: disable=g-import-not-at-top
+  from rdkit import rdBase  # pylint: disable=g-import-not-at-top
+  if not smiles:
+    return False
+  with rdBase.BlockLogs():
+    return Chem.MolFromSmiles(smiles) is not None
+
+
 def molecule_terms(smiles: str) -> MoleculeTerms | None:
   """logP, SA and ring penalty of `smiles`; None if RDKit rejects it."""
   from rdkit import Chem  # pylint: disable=g-import-not-at-top
@@ -110,6 +129,7 @@ def molecule_terms(smiles: str) -> MoleculeTerms | None:
                        ring_penalty=max(largest - 6, 0))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def molecule_score(smiles: str) -> float | None:
   """Standardised logP - SA - ring penalty; None if RDKit rejects `smiles`."""
   terms = molecule_terms(smiles)

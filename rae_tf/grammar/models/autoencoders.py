@@ -184,8 +184,7 @@ class GrammarVAE(_SequenceModel, vae.VariationalAutoencoder):
 def _network_arguments(config: config_lib.GrammarConfig, sequence_length: int,
                        num_symbols: int) -> dict:
   return dict(task=config.task, sequence_length=sequence_length,
-              num_symbols=num_symbols, latent_dim=config.latent_dim,
-              width=config.width)
+              num_symbols=num_symbols, latent_dim=config.latent_dim)
 
 
 # Kusner et al. normalise z before the decoder in their expression VAEs
@@ -198,7 +197,8 @@ def build_grae(config: config_lib.GrammarConfig, sequence_length: int,
                allowed: np.ndarray) -> GrammarRAE:
   common = _network_arguments(config, sequence_length, len(allowed))
   return GrammarRAE(
-      networks.build_encoder(**common), networks.build_decoder(**common),
+      networks.build_encoder(**common),
+      networks.build_decoder(width=config.width, **common),
       allowed, embedding_weight=config.embedding_weight, reg=config.reg,
       reg_weight=config.reg_weight, seed=config.seed, name=config.model)
 
@@ -209,6 +209,7 @@ def build_sequence_vae(config: config_lib.GrammarConfig, sequence_length: int,
   return GrammarVAE(
       networks.build_encoder(variational=True, **common),
       networks.build_decoder(
+          width=config.width,
           input_batch_norm=VAE_DECODER_INPUT_BATCH_NORM[config.task],
           **common),
       allowed, kl_weight=config.kl_weight,

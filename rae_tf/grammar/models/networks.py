@@ -1,7 +1,11 @@
-"""Encoder / decoder of the Grammar VAE (Kusner et al. 2017), width-scaled.
+"""Encoder / decoder of the Grammar VAE (Kusner et al. 2017).
 
 Both tasks share one layout; the sizes come from `ARCHITECTURES` (PAPER.md,
-"GrammarRAE"), every conv, hidden and GRU width multiplied by `width`:
+"GrammarRAE"). `width` scales the GRUs only, where the cost is: the encoder
+is Kusner et al.'s at every width (issue #23: shrunk with the GRUs to
+2/2/2 filters and 109 units at width 0.25, it left 59.6 nats of held-out
+loss after 5 epochs on molecules, against 54.7 at full size, and saved
+little time):
 
   encoder: one-hot (B, T, S) -> Conv1D f1 (k1) [-> BN] -> Conv1D f2 (k2)
            [-> BN] -> Conv1D f3 (k3) [-> BN] -> flatten -> Dense(hidden, ReLU)
@@ -62,7 +66,6 @@ def build_encoder(task: str,
                   sequence_length: int,
                   num_symbols: int,
                   latent_dim: int,
-                  width: float = 1.0,
                   variational: bool = False,
                   name: str = "encoder") -> keras.Model:
   """Builds E: (B, T, S) one-hot sequences -> codes.
@@ -72,7 +75,6 @@ def build_encoder(task: str,
     sequence_length: T.
     num_symbols: S (rules or characters).
     latent_dim: d.
-    width: multiplier of the conv filters and the hidden Dense.
     variational: add the VAEs' linear log sigma^2 head (Kusner et al.'s
       `z_log_var`: a Dense of the hidden features, no bound).
     name: model name.
@@ -93,14 +95,12 @@ def build_encoder(task: str,
                           name="sequences")
   x = sequences
   for filters, kernel in zip(arch.conv_filters, arch.conv_kernels):
-    x = keras.layers.Conv1D(image_networks.scaled(filters, width), kernel,
-                            activation="relu")(x)
+    x = keras.layers.Conv1D(filters, kernel, activation="relu")(x)
     if arch.encoder_batch_norm:
       x = keras.layers.BatchNormalization(
           momentum=image_networks.BATCH_NORM_MOMENTUM)(x)
   x = keras.layers.Flatten()(x)
-  features = keras.layers.Dense(
-      image_networks.scaled(arch.hidden_units, width), activation="relu")(x)
+  features = keras.layers.Dense(arch.hidden_units, activation="relu")(x)
   # float32 codes under a mixed policy: the ex-post GMM and the latent
   # terms take them as they are.
   mean = keras.layers.Dense(latent_dim, dtype="float32", name="mean")(features)
